@@ -1,0 +1,152 @@
+"""Turn the suite's command-line options into checked settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conformance.personas import (
+    DEFAULT_PERSONAS_PATH,
+    PersonasError,
+    PersonasFile,
+    load_personas,
+)
+from conformance.policy import PolicyError, PolicyModel
+from conformance.spec import DEFAULT_SPEC_PATH, Spec, SpecError
+
+__all__ = ["SuiteSettings", "add_options", "settings_from_options"]
+
+DEFAULT_EXAMPLES = 25
+# A URL the user copied from a service catalog often ends in /v2.1 or
+# /v2.1/<project>; the suite adds that part itself.
+_VERSION_SUFFIX = re.compile(r"/v2(\.1)?(/[^/]*)?/?$")
+
+
+@dataclass(frozen=True)
+class SuiteSettings:
+    """Everything a run of the suite is configured with."""
+
+    target_url: str | None
+    personas: PersonasFile
+    policy: PolicyModel
+    spec: Spec
+    examples: int
+    request_timeout: float
+    state_timeout: float
+
+    @property
+    def embedded(self) -> bool:
+        return self.target_url is None
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("migrate-conformance", "Migrate Server conformance")
+    group.addoption(
+        "--target",
+        dest="conformance_target",
+        metavar="URL",
+        help="root URL of the Compute API to check, before /v2.1 (it may carry a "
+        "path prefix). Without it the suite starts the bundled reference server "
+        "on a free loopback port.",
+    )
+    group.addoption(
+        "--personas",
+        dest="conformance_personas",
+        metavar="FILE",
+        help="YAML file with each persona's token, project and roles, and what to "
+        "send to create a server. Required with --target; default: the reference "
+        "server's personas/reference.yaml.",
+    )
+    group.addoption(
+        "--policy-file",
+        dest="conformance_policy_file",
+        metavar="FILE",
+        help="the policy file (YAML or JSON, oslo.policy syntax) the target "
+        "enforces; the suite predicts each persona's outcome from it. Default: "
+        "the API reference's rule, administrators or the server's owner.",
+    )
+    group.addoption(
+        "--examples",
+        dest="conformance_examples",
+        metavar="N",
+        default=str(DEFAULT_EXAMPLES),
+        help="requests schemathesis generates per generated test (default: "
+        f"{DEFAULT_EXAMPLES}).",
+    )
+    group.addoption(
+        "--request-timeout",
+        dest="conformance_request_timeout",
+        metavar="SECONDS",
+        default="10",
+        help="how long to wait for one HTTP response (default: 10).",
+    )
+    group.addoption(
+        "--state-timeout",
+        dest="conformance_state_timeout",
+        metavar="SECONDS",
+        default="60",
+        help="how long to wait for a server to reach a status (default: 60).",
+    )
+
+
+def settings_from_options(config: pytest.Config) -> SuiteSettings:
+    """Check the options and load what they name; raise pytest.UsageError if bad."""
+    target = config.getoption("conformance_target")
+    personas_option = config.getoption("conformance_personas")
+    if target is not None and personas_option is None:
+        raise pytest.UsageError(
+            "--target needs --personas FILE with that cloud's tokens and project "
+            f"ids; {DEFAULT_PERSONAS_PATH} shows the format"
+        )
+    policy_option = config.getoption("conformance_policy_file")
+    try:
+        personas = load_personas(Path(personas_option or DEFAULT_PERSONAS_PATH))
+        policy = PolicyModel(Path(policy_option) if policy_option else None)
+        spec = Spec(DEFAULT_SPEC_PATH)
+        spec.rules  # noqa: B018 - parse the catalogue now, so a bad one is a usage error
+    except PersonasError as exc:
+        raise pytest.UsageError(f"--personas: {exc}") from None
+    except PolicyError as exc:
+        raise pytest.UsageError(f"--policy-file: {exc}") from None
+    except SpecError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+    return SuiteSettings(
+        target_url=_parse_target(target) if target is not None else None,
+        personas=personas,
+        policy=policy,
+        spec=spec,
+        examples=_parse_number(config, "examples", int, minimum=1),
+        request_timeout=_parse_number(config, "request-timeout", float, minimum=0.1),
+        state_timeout=_parse_number(config, "state-timeout", float, minimum=0.1),
+    )
+
+
+def _parse_target(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(
+            f"--target {url!r} is not an http:// or https:// URL; give the Compute "
+            "API's root, such as http://127.0.0.1:8774"
+        )
+    if parts.query or parts.fragment:
+        raise pytest.UsageError(f"--target {url!r} must not carry a query or fragment")
+    path = _VERSION_SUFFIX.sub("", parts.path).rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _parse_number(config: pytest.Config, option: str, kind: type, minimum: float):
+    raw = config.getoption("conformance_" + option.replace("-", "_"))
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--{option} {raw!r} is not a {'whole ' if kind is int else ''}number"
+        ) from None
+    if value < minimum:
+        raise pytest.UsageError(f"--{option} must be at least {minimum}, not {raw}")
+    return value

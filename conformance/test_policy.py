@@ -1,0 +1,126 @@
+"""Who may migrate: the default policy, a cloud's policy file, and the token."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conformance.compute import ComputeClient
+from conformance.expect import expect_empty_body, expect_fault, expect_status
+from conformance.personas import PersonasFile
+from conformance.policy import PolicyModel
+from conformance.servers import ServerFactory
+from conformance.spec import Spec
+
+PERSONA_CASES = [
+    pytest.param("admin", "ACTIVE", id="admin-active"),
+    pytest.param("admin", "SHUTOFF", id="admin-shutoff"),
+    pytest.param("owner", "ACTIVE", id="owner-active"),
+    pytest.param("owner", "SHUTOFF", id="owner-shutoff"),
+    pytest.param("other", "ACTIVE", id="other-project-member"),
+]
+
+
+def check_persona_outcome(
+    persona_name: str,
+    state: str,
+    servers: ServerFactory,
+    compute: ComputeClient,
+    personas: PersonasFile,
+    policy_model: PolicyModel,
+    spec: Spec,
+) -> None:
+    persona = personas[persona_name]
+    server_id = servers.create(state)
+    owner_project = personas["owner"].project_id
+    expected = policy_model.expected_statuses(persona, owner_project)
+    before = servers.snapshot(server_id)
+
+    response = compute.migrate(persona, server_id)
+
+    title = (
+        f"migrate by {persona_name} of a {state} server, under "
+        f"{policy_model.description}"
+    )
+    expect_status(response, expected, title)
+    if response.status_code == 202:
+        expect_empty_body(response, f"{title}: the 202 has a body")
+        compute.wait_for_status(personas["owner"], server_id, ["VERIFY_RESIZE"])
+    else:
+        expect_fault(response, spec, response.status_code, title)
+        servers.assert_unchanged(server_id, before, f"{title} was refused")
+
+
+@pytest.mark.rule(
+    "policy-default", "migrate-accepted", "accepted-empty-body", "fault-body"
+)
+@pytest.mark.parametrize(("persona_name", "state"), PERSONA_CASES)
+def test_default_policy_outcome(
+    persona_name, state, servers, compute, personas, policy_model, spec
+):
+    if policy_model.policy_file is not None:
+        pytest.skip(
+            f"the target runs {policy_model.policy_file}, not the default policy; "
+            "test_policy_file_outcome checks it"
+        )
+    check_persona_outcome(
+        persona_name, state, servers, compute, personas, policy_model, spec
+    )
+
+
+@pytest.mark.rule(
+    "policy-configurable", "migrate-accepted", "accepted-empty-body", "fault-body"
+)
+@pytest.mark.parametrize(("persona_name", "state"), PERSONA_CASES)
+def test_policy_file_outcome(
+    persona_name, state, servers, compute, personas, policy_model, spec
+):
+    if policy_model.policy_file is None:
+        pytest.skip(
+            "runs only with --policy-file naming the policy the target enforces; "
+            "test_default_policy_outcome checks the default"
+        )
+    check_persona_outcome(
+        persona_name, state, servers, compute, personas, policy_model, spec
+    )
+
+
+@pytest.mark.rule("token-required", "fault-body")
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(None, id="missing-token"),
+        pytest.param("unknown", id="unknown-token"),
+    ],
+)
+def test_request_without_valid_token_is_401(token, servers, compute, personas, spec):
+    owner = personas["owner"]
+    server_id = servers.create("ACTIVE")
+    before = servers.snapshot(server_id)
+    headers = {}
+    if token is not None:
+        headers["X-Auth-Token"] = f"conformance-{uuid.uuid4().hex}"
+
+    response = compute.migrate(
+        None, server_id, project_id=owner.project_id, headers=headers
+    )
+
+    expect_fault(response, spec, 401, f"migrate with a {token or 'missing'} token")
+    servers.assert_unchanged(server_id, before, "the request had no valid token")
+
+
+@pytest.mark.rule("tenant-id-mismatch", "fault-body")
+def test_tenant_id_of_another_project_is_400(servers, compute, personas, spec):
+    server_id = servers.create("ACTIVE")
+    before = servers.snapshot(server_id)
+    owner = personas["owner"]
+
+    response = compute.migrate(
+        owner, server_id, project_id=personas["other"].project_id
+    )
+
+    expect_fault(
+        response, spec, 400, "migrate by owner with the other project's id in the URL"
+    )
+    servers.assert_unchanged(server_id, before, "the URL named another project")

@@ -1,0 +1,100 @@
+"""When a server cannot move: its state, its lock, and a migration already running."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from conformance.expect import expect_fault, expect_status
+
+CONCURRENT_REQUESTS = 8
+
+
+@pytest.mark.rule("state-conflict", "fault-body")
+@pytest.mark.parametrize("state", ["PAUSED", "VERIFY_RESIZE"])
+def test_server_that_cannot_move_is_409(state, servers, compute, spec):
+    server_id = servers.create(state)
+    before = servers.snapshot(server_id)
+    persona = servers.migrating_persona()
+
+    response = compute.migrate(persona, server_id)
+
+    expect_fault(response, spec, 409, f"migrate of a {state} server")
+    servers.assert_unchanged(server_id, before, f"the server was {state}")
+
+
+@pytest.mark.rule("locked-conflict", "fault-body")
+def test_locked_server_is_409_for_owner(servers, compute, personas, policy_model, spec):
+    owner = personas["owner"]
+    if not policy_model.allows_migrate(owner, owner.project_id):
+        pytest.skip(
+            f"the policy ({policy_model.description}) does not let the owner migrate, "
+            "so the lock cannot be what refuses it"
+        )
+    server_id = servers.create("LOCKED")
+    before = servers.snapshot(server_id)
+
+    response = compute.migrate(owner, server_id)
+
+    expect_fault(response, spec, 409, "migrate by owner of a server it locked")
+    servers.assert_unchanged(server_id, before, "the server was locked")
+
+
+@pytest.mark.rule("locked-conflict", "migrate-accepted")
+def test_locked_server_is_202_for_admin(servers, compute, personas, policy_model):
+    admin = personas["admin"]
+    if not policy_model.allows_migrate(admin, personas["owner"].project_id):
+        pytest.skip(
+            f"the policy ({policy_model.description}) does not let admin migrate"
+        )
+    server_id = servers.create("LOCKED")
+
+    response = compute.migrate(admin, server_id)
+
+    expect_status(response, 202, "migrate by admin of a server its owner locked")
+
+
+@pytest.mark.rule("concurrent-single-accept", "state-conflict")
+def test_concurrent_migrates_accept_exactly_one(servers, compute):
+    server_id = servers.create("ACTIVE")
+    persona = servers.migrating_persona()
+    url = compute.url(persona, "servers", server_id, "action")
+    headers = {
+        "X-Auth-Token": persona.token,
+        "Content-Type": "application/json",
+        "OpenStack-API-Version": "compute 2.1",
+    }
+    barrier = threading.Barrier(CONCURRENT_REQUESTS)
+    statuses: list[int] = []
+
+    def send() -> None:
+        with requests.Session() as session:
+            barrier.wait()
+            response = session.post(
+                url,
+                data=b'{"migrate": null}',
+                headers=headers,
+                timeout=compute.request_timeout,
+            )
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(CONCURRENT_REQUESTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(statuses) == CONCURRENT_REQUESTS, (
+        f"only {len(statuses)} of {CONCURRENT_REQUESTS} concurrent requests "
+        "got an answer"
+    )
+    assert statuses.count(202) == 1, (
+        f"{CONCURRENT_REQUESTS} concurrent migrates of one server were answered "
+        f"{sorted(statuses)}; exactly one may be 202"
+    )
+    assert statuses.count(409) == CONCURRENT_REQUESTS - 1, (
+        f"the requests that lost the race were answered {sorted(statuses)}; "
+        "each must be 409"
+    )

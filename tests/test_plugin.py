@@ -1,0 +1,174 @@
+"""The pytest plugin: its options, usage errors, header, and an unreachable target."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+SUITE = str(REPOSITORY_ROOT / "conformance")
+PERSONAS_FILE = str(REPOSITORY_ROOT / "personas" / "reference.yaml")
+ONE_CHECK = f"{SUITE}/test_server_id.py::test_unknown_server_is_404"
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def html_server() -> Iterator[str]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html><body>It works!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--examples", "many"], "ERROR: --examples 'many' is not a whole number"),
+        (["--examples", "0"], "ERROR: --examples must be at least 1, not 0"),
+        (
+            ["--request-timeout", "soon"],
+            "ERROR: --request-timeout 'soon' is not a number",
+        ),
+        (
+            ["--target", "ftp://example.test", "--personas", PERSONAS_FILE],
+            "ERROR: --target 'ftp://example.test' is not an http:// or https:// URL*",
+        ),
+        (["--target", "http://127.0.0.1:9"], "ERROR: --target needs --personas FILE*"),
+        (
+            ["--personas", "/nonexistent/personas.yaml"],
+            "ERROR: --personas: cannot read*",
+        ),
+        (
+            ["--policy-file", "/nonexistent/policy.yaml"],
+            "ERROR: --policy-file: policy file /nonexistent/policy.yaml does not exist",
+        ),
+    ],
+    ids=[
+        "examples-not-a-number",
+        "examples-zero",
+        "timeout-not-a-number",
+        "target-not-http",
+        "target-without-personas",
+        "personas-missing",
+        "policy-file-missing",
+    ],
+)
+def test_bad_option_is_usage_error(pytester, args, message):
+    result = run(pytester, SUITE, *args)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_personas_without_other_project_is_usage_error(pytester):
+    personas = pytester.path / "personas.yaml"
+    personas.write_text(
+        "personas:\n"
+        "  admin: {token: a, project_id: p1, roles: [admin]}\n"
+        "  owner: {token: b, project_id: p2, roles: [member]}\n"
+        "server: {flavorRef: '1'}\n"
+    )
+
+    result = run(pytester, SUITE, "--personas", str(personas))
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --personas: personas file * lacks other*"])
+
+
+def test_unparsable_policy_file_is_usage_error(pytester):
+    policy = pytester.path / "policy.yaml"
+    policy.write_text("os_compute_api:os-migrate-server:migrate: [unclosed\n")
+
+    result = run(pytester, SUITE, "--policy-file", str(policy))
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --policy-file: cannot parse policy file*"])
+
+
+def test_unreachable_target_is_reported_without_traceback(pytester, closed_port):
+    url = f"http://127.0.0.1:{closed_port}"
+
+    result = run(pytester, ONE_CHECK, "--target", url, "--personas", PERSONAS_FILE)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines([f"*--target: cannot connect to {url}/: *"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_target_answering_html_is_reported(pytester, html_server):
+    result = run(
+        pytester, ONE_CHECK, "--target", html_server, "--personas", PERSONAS_FILE
+    )
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        [f"*GET {html_server}/ answered 200 with text/html, not the Compute API's*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_header_names_target_personas_policy_and_spec(pytester):
+    result = run(
+        pytester,
+        SUITE,
+        "--collect-only",
+        "--target",
+        "http://127.0.0.1:9/compute/v2.1/abc",
+        "--personas",
+        PERSONAS_FILE,
+    )
+
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "conformance target: http://127.0.0.1:9/compute",
+            f"conformance personas: {PERSONAS_FILE}",
+            "conformance policy: the API reference's default (admin or owner)",
+            "conformance spec: */spec/openapi.yaml (version 2.1, * rules)",
+        ]
+    )
+
+
+def test_without_target_runs_the_reference_server(pytester):
+    junit = pytester.path / "junit.xml"
+
+    result = run(pytester, ONE_CHECK, f"--junitxml={junit}")
+
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "conformance target: the bundled reference server, on a free loopback port",
+            "conformance target was http://127.0.0.1:*",
+            "*1 passed*",
+        ]
+    )
+    assert 'name="test_unknown_server_is_404"' in junit.read_text()
