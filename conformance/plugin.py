@@ -60,6 +60,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"conformance policy: {settings.policy.description}",
         f"conformance spec: {settings.spec.path} "
         f"(version {settings.spec.version}, {len(settings.spec.rules)} rules)",
+        f"conformance seed: {settings.seed} (repeat the generated requests with "
+        f"--seed {settings.seed})",
     ]
 
 

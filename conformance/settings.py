@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ class SuiteSettings:
     examples: int
     request_timeout: float
     state_timeout: float
+    seed: int
 
     @property
     def embedded(self) -> bool:
@@ -76,6 +78,13 @@ def add_options(parser: pytest.Parser) -> None:
         default=str(DEFAULT_EXAMPLES),
         help="requests schemathesis generates per generated test (default: "
         f"{DEFAULT_EXAMPLES}).",
+    )
+    group.addoption(
+        "--seed",
+        dest="conformance_seed",
+        metavar="N",
+        help="seed for the generated requests, to repeat a run's requests "
+        "(default: a random seed, shown in the report header).",
     )
     group.addoption(
         "--request-timeout",
@@ -123,6 +132,7 @@ def settings_from_options(config: pytest.Config) -> SuiteSettings:
         examples=_parse_number(config, "examples", int, minimum=1),
         request_timeout=_parse_number(config, "request-timeout", float, minimum=0.1),
         state_timeout=_parse_number(config, "state-timeout", float, minimum=0.1),
+        seed=_parse_seed(config),
     )
 
 
@@ -137,6 +147,12 @@ def _parse_target(url: str) -> str:
         raise pytest.UsageError(f"--target {url!r} must not carry a query or fragment")
     path = _VERSION_SUFFIX.sub("", parts.path).rstrip("/")
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _parse_seed(config: pytest.Config) -> int:
+    if config.getoption("conformance_seed") is None:
+        return random.SystemRandom().randrange(2**32)
+    return _parse_number(config, "seed", int, minimum=0)
 
 
 def _parse_number(config: pytest.Config, option: str, kind: type, minimum: float):

@@ -44,6 +44,7 @@ def load_schema(settings: SuiteSettings, accepted_status: int) -> Any:
     persona = settings.personas[generation_persona_name(settings)]
     config = schemathesis.Config.from_dict(
         {
+            "seed": settings.seed,
             "auth": {"openapi": {"keystoneToken": {"api_key": persona.token}}},
             "generation": {"mode": "all", "max-examples": settings.examples},
             "checks": {

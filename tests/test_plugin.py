@@ -49,39 +49,49 @@ def html_server() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--examples", "many"], "ERROR: --examples 'many' is not a whole number"),
-        (["--examples", "0"], "ERROR: --examples must be at least 1, not 0"),
-        (
-            ["--request-timeout", "soon"],
-            "ERROR: --request-timeout 'soon' is not a number",
-        ),
-        (
-            ["--target", "ftp://example.test", "--personas", PERSONAS_FILE],
-            "ERROR: --target 'ftp://example.test' is not an http:// or https:// URL*",
-        ),
-        (["--target", "http://127.0.0.1:9"], "ERROR: --target needs --personas FILE*"),
-        (
-            ["--personas", "/nonexistent/personas.yaml"],
-            "ERROR: --personas: cannot read*",
-        ),
-        (
-            ["--policy-file", "/nonexistent/policy.yaml"],
-            "ERROR: --policy-file: policy file /nonexistent/policy.yaml does not exist",
-        ),
-    ],
-    ids=[
-        "examples-not-a-number",
-        "examples-zero",
-        "timeout-not-a-number",
-        "target-not-http",
-        "target-without-personas",
-        "personas-missing",
-        "policy-file-missing",
-    ],
-)
+BAD_OPTIONS = [
+    pytest.param(
+        ["--examples", "many"],
+        "ERROR: --examples 'many' is not a whole number",
+        id="examples-not-a-number",
+    ),
+    pytest.param(
+        ["--examples", "0"],
+        "ERROR: --examples must be at least 1, not 0",
+        id="examples-zero",
+    ),
+    pytest.param(
+        ["--request-timeout", "soon"],
+        "ERROR: --request-timeout 'soon' is not a number",
+        id="timeout-not-a-number",
+    ),
+    pytest.param(
+        ["--seed", "-1"], "ERROR: --seed must be at least 0, not -1", id="seed-negative"
+    ),
+    pytest.param(
+        ["--target", "ftp://example.test", "--personas", PERSONAS_FILE],
+        "ERROR: --target 'ftp://example.test' is not an http:// or https:// URL*",
+        id="target-not-http",
+    ),
+    pytest.param(
+        ["--target", "http://127.0.0.1:9"],
+        "ERROR: --target needs --personas FILE*",
+        id="target-without-personas",
+    ),
+    pytest.param(
+        ["--personas", "/nonexistent/personas.yaml"],
+        "ERROR: --personas: cannot read*",
+        id="personas-missing",
+    ),
+    pytest.param(
+        ["--policy-file", "/nonexistent/policy.yaml"],
+        "ERROR: --policy-file: policy file /nonexistent/policy.yaml does not exist",
+        id="policy-file-missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_OPTIONS)
 def test_bad_option_is_usage_error(pytester, args, message):
     result = run(pytester, SUITE, *args)
 
@@ -145,6 +155,8 @@ def test_header_names_target_personas_policy_and_spec(pytester):
         "http://127.0.0.1:9/compute/v2.1/abc",
         "--personas",
         PERSONAS_FILE,
+        "--seed",
+        "7",
     )
 
     assert result.ret == pytest.ExitCode.OK
@@ -154,6 +166,7 @@ def test_header_names_target_personas_policy_and_spec(pytester):
             f"conformance personas: {PERSONAS_FILE}",
             "conformance policy: the API reference's default (admin or owner)",
             "conformance spec: */spec/openapi.yaml (version 2.1, * rules)",
+            "conformance seed: 7 (repeat the generated requests with --seed 7)",
         ]
     )
 
