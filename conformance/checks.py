@@ -13,7 +13,14 @@ import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
-__all__ = ["accepted_without_body", "expected_rejection", "invalid_locations"]
+from conformance.expect import RuleFailure
+
+__all__ = [
+    "accepted_without_body",
+    "body_rule",
+    "expected_rejection",
+    "invalid_locations",
+]
 
 JSON_MEDIA_TYPES = ("application/json", "application/vnd.openstack.compute+json")
 
@@ -21,9 +28,10 @@ JSON_MEDIA_TYPES = ("application/json", "application/vnd.openstack.compute+json"
 def accepted_without_body(ctx: Any, response: Any, case: Any) -> bool | None:
     """Check rule accepted-empty-body: a 202 carries no body."""
     if response.status_code == 202 and response.content:
-        raise AssertionError(
+        raise RuleFailure(
+            "accepted-empty-body",
             f"202 Accepted with a {len(response.content)}-byte body; the migrate "
-            "action's 202 has an empty body (rule accepted-empty-body)"
+            "action's 202 has an empty body (rule accepted-empty-body)",
         )
     return None
 
@@ -58,10 +66,18 @@ def expected_rejection(
         return {401}, "token-required"
     if ParameterLocation.PATH in invalid:
         return set(range(400, 500)), "server-id-not-uuid"
-    if ParameterLocation.BODY in invalid and not _only_value_is_wrong(case.body):
-        return {400}, "body-malformed, body-action-key, body-single-key"
+    if ParameterLocation.BODY in invalid:
+        rule = body_rule(case.body)
+        return None if rule is None else ({400}, rule)
     return None
 
 
-def _only_value_is_wrong(body: Any) -> bool:
-    return isinstance(body, dict) and list(body) == ["migrate"]
+def body_rule(body: Any) -> str | None:
+    """Return the rule an invalid body breaks; None when only migrate's value is off."""
+    if not isinstance(body, dict):
+        return "body-malformed"
+    if "migrate" not in body:
+        return "body-action-key"
+    if len(body) > 1:
+        return "body-single-key"
+    return None

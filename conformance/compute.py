@@ -83,12 +83,15 @@ class ComputeClient:
             sent_headers["Content-Type"] = "application/json"
         sent_headers.update(headers or {})
         try:
+            # A redirect is an answer to judge, not to follow: the Compute API
+            # answers this operation itself.
             return self.session.request(
                 method,
                 url,
                 data=data,
                 headers=sent_headers,
                 timeout=self.request_timeout,
+                allow_redirects=False,
             )
         except requests.Timeout as exc:
             raise AssertionError(

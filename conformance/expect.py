@@ -1,70 +1,119 @@
-"""Assertions that fail with what was expected, what was received, and the exchange."""
+"""Assertions that fail with the broken rule, what was expected, and the exchange."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any, NoReturn
 
-import requests
+import pytest
 
 from conformance.compute import describe_exchange
 from conformance.spec import Spec
 
-__all__ = ["CheckFailure", "expect_empty_body", "expect_fault", "expect_status"]
+__all__ = [
+    "CheckFailure",
+    "RuleFailure",
+    "describe_statuses",
+    "expect_accepted",
+    "expect_empty_body",
+    "expect_fault",
+    "expect_status",
+    "not_applicable",
+]
+
+NOT_APPLICABLE = "not applicable: "
 
 
-class CheckFailure(AssertionError):
-    """A target's answer broke a rule: a title, then what was expected and received."""
+class RuleFailure(AssertionError):
+    """A check found a rule broken; ``rule`` is its id in the catalogue.
 
-    def __init__(self, title: str, expected: str, response: requests.Response) -> None:
+    The verdicts name this rule as broken, rather than every rule the failed
+    test checks.
+    """
+
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule = rule
+        super().__init__(message)
+
+
+class CheckFailure(RuleFailure):
+    """A response broke a rule: the rule, a title, what was expected and received."""
+
+    def __init__(self, rule: str, title: str, expected: str, response: Any) -> None:
         self.title = title
+        reason = getattr(response, "reason", None) or getattr(response, "message", "")
         super().__init__(
-            f"{title}\n"
+            rule,
+            f"{title} (rule {rule})\n"
             f"Expected: {expected}\n"
-            f"Received: {response.status_code} {response.reason}\n"
-            f"{describe_exchange(response)}"
+            f"Received: {response.status_code} {reason}\n"
+            f"{describe_exchange(response)}",
         )
 
 
+def not_applicable(reason: str) -> NoReturn:
+    """Skip a check that cannot apply to this target, with the reason in the report."""
+    __tracebackhide__ = True
+    pytest.skip(NOT_APPLICABLE + reason)
+
+
 def expect_status(
-    response: requests.Response, expected: int | Collection[int], title: str
+    response: Any, expected: int | Collection[int], title: str, *, rule: str
 ) -> None:
     allowed = {expected} if isinstance(expected, int) else set(expected)
     if response.status_code not in allowed:
-        shown = " or ".join(str(status) for status in sorted(allowed))
-        raise CheckFailure(title, shown, response)
+        raise CheckFailure(rule, title, describe_statuses(allowed), response)
 
 
-def expect_empty_body(response: requests.Response, title: str) -> None:
+def expect_accepted(response: Any, title: str, *, rule: str) -> None:
+    """Check for 202: another 2xx breaks migrate-accepted, anything else ``rule``."""
+    if response.status_code != 202 and 200 <= response.status_code < 300:
+        rule = "migrate-accepted"
+    expect_status(response, 202, title, rule=rule)
+
+
+def describe_statuses(statuses: set[int]) -> str:
+    """Write statuses as people read them: 202, 403 or 404, 4xx, 2xx to 4xx."""
+    low, high = min(statuses), max(statuses)
+    if len(statuses) > 2 and statuses == set(range(low, high + 1)):
+        first, last = low // 100, high // 100
+        return f"{first}xx" if first == last else f"{first}xx to {last}xx"
+    return " or ".join(str(status) for status in sorted(statuses))
+
+
+def expect_empty_body(response: Any, title: str) -> None:
     if response.content:
-        raise CheckFailure(title, "an empty body", response)
+        raise CheckFailure("accepted-empty-body", title, "an empty body", response)
 
 
 def expect_fault(
-    response: requests.Response, spec: Spec, status: int, title: str
+    response: Any, spec: Spec, status: int | Collection[int], title: str, *, rule: str
 ) -> None:
-    """Check the status and that the body is the fault the spec documents for it."""
-    expect_status(response, status, title)
-    validator = spec.response_validator(status)
+    """Check the status (rule ``rule``), then that the body is its documented fault."""
+    expect_status(response, status, title, rule=rule)
+    validator = spec.response_validator(response.status_code)
     if validator is None:
-        raise AssertionError(f"spec/openapi.yaml documents no JSON body for {status}")
+        raise AssertionError(
+            f"spec/openapi.yaml documents no JSON body for {response.status_code}"
+        )
+    shape = f"a {response.status_code} fault body as spec/openapi.yaml documents it"
     content_type = response.headers.get("Content-Type", "")
     if not content_type.startswith("application/json"):
         raise CheckFailure(
-            f"{title}: the fault body is not JSON",
-            "Content-Type application/json",
-            response,
+            "fault-body", f"{title}: the fault body is not JSON", shape, response
         )
     try:
         body = response.json()
     except ValueError:
         raise CheckFailure(
-            f"{title}: the fault body is not JSON", "a JSON fault body", response
+            "fault-body", f"{title}: the fault body is not JSON", shape, response
         ) from None
     errors = sorted(validator.iter_errors(body), key=lambda error: list(error.path))
     if errors:
         detail = "; ".join(error.message for error in errors[:3])
         raise CheckFailure(
-            f"{title}: the fault body is not the documented {status} fault ({detail})",
-            f"{status} with a fault body as spec/openapi.yaml documents it",
+            "fault-body",
+            f"{title}: the body is not the documented fault ({detail})",
+            shape,
             response,
         )

@@ -14,13 +14,16 @@ import pytest
 from conformance.compute import ComputeClient
 from conformance.personas import PersonasFile
 from conformance.policy import PolicyModel
+from conformance.report import build_report, render_table, write_reports
 from conformance.servers import ServerFactory
 from conformance.settings import SuiteSettings, add_options, settings_from_options
 from conformance.spec import Spec
 from conformance.target import TargetError, open_target
+from conformance.verdicts import CheckResult, RuleVerdict, broken_rules, rule_verdicts
 
 SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
-ADVISORY_KEY = pytest.StashKey[list[tuple[str, str]]]()
+RESULTS_KEY = pytest.StashKey[dict[str, CheckResult]]()
+VERDICTS_KEY = pytest.StashKey[list[RuleVerdict]]()
 TARGET_KEY = pytest.StashKey[str]()
 
 _current_settings: SuiteSettings | None = None
@@ -45,7 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     settings = settings_from_options(config)
     config.stash[SETTINGS_KEY] = settings
-    config.stash[ADVISORY_KEY] = []
+    config.stash[RESULTS_KEY] = {}
     _current_settings = settings
 
 
@@ -99,18 +102,53 @@ def _is_conformance_test(item: pytest.Item) -> bool:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Report a failed check whose rules are all advisory without failing the run."""
+    """Record each check's outcome and broken rules; let advisory failures pass."""
     report = yield
-    if report.when != "call" or not report.failed or not _is_conformance_test(item):
+    if not _is_conformance_test(item):
         return report
-    rules = item.config.stash[SETTINGS_KEY].spec.rules
-    ids = rule_ids(item)
-    if ids and all(not rules[rule_id].required for rule_id in ids):
-        message = _first_line(call.excinfo.value if call.excinfo else None)
-        report.outcome = "skipped"
-        report.wasxfail = f"advisory rule {', '.join(ids)} not met: {message}"
-        item.config.stash[ADVISORY_KEY].append((item.nodeid, report.wasxfail))
+    config = item.config
+    ids = tuple(rule_ids(item))
+    result = config.stash[RESULTS_KEY].setdefault(
+        item.nodeid, CheckResult(item.nodeid, ids)
+    )
+    if report.when == "setup":
+        item.user_properties.extend(("rule", rule_id) for rule_id in ids)
+    if report.skipped:
+        result.outcome = "skipped"
+        result.message = _skip_reason(report)
+    elif report.failed:
+        _record_failure(config, item, report, result, call.excinfo)
     return report
+
+
+def _record_failure(
+    config: pytest.Config,
+    item: pytest.Item,
+    report: pytest.TestReport,
+    result: CheckResult,
+    excinfo: pytest.ExceptionInfo[BaseException] | None,
+) -> None:
+    error = excinfo.value if excinfo else None
+    rules = config.stash[SETTINGS_KEY].spec.rules
+    result.broken = broken_rules(error, result.rules)
+    result.message = _first_line(error)
+    result.outcome = "failed"
+    item.user_properties.extend(("broken_rule", rule_id) for rule_id in result.broken)
+    advisory = all(
+        rule_id in rules and not rules[rule_id].required for rule_id in result.broken
+    )
+    if report.when == "call" and result.broken and advisory:
+        result.outcome = "advisory"
+        report.outcome = "skipped"
+        report.wasxfail = (
+            f"advisory rule {', '.join(result.broken)} not met: {result.message}"
+        )
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr or "")
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -118,20 +156,36 @@ def _first_line(error: BaseException | None) -> str:
     return text.splitlines()[0] if text else "failed"
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Decide each rule's verdict and write the reports that were requested."""
+    config = session.config
+    results = config.stash.get(RESULTS_KEY, {})
+    if not results:
+        return
+    settings = config.stash[SETTINGS_KEY]
+    verdicts = rule_verdicts(settings.spec.rules, results.values())
+    config.stash[VERDICTS_KEY] = verdicts
+    report = build_report(settings, config.stash.get(TARGET_KEY, None), verdicts)
+    write_reports(report, settings.report_json, settings.report_markdown)
+
+
 def pytest_terminal_summary(
-    terminalreporter, exitstatus: int, config: pytest.Config
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
-    if TARGET_KEY in config.stash:
-        terminalreporter.write_line(
-            f"conformance target was {config.stash[TARGET_KEY]}"
-        )
-    advisories = config.stash.get(ADVISORY_KEY, [])
-    if advisories:
-        terminalreporter.section(
-            "advisory rules not met (reported, not failing the run)"
-        )
-        for nodeid, reason in advisories:
-            terminalreporter.write_line(f"{nodeid}: {reason}")
+    verdicts = config.stash.get(VERDICTS_KEY, None)
+    if verdicts is None:
+        return
+    terminalreporter.section("conformance verdicts per rule")
+    for line in render_table(verdicts):
+        terminalreporter.write_line(line)
+    settings = config.stash[SETTINGS_KEY]
+    target = config.stash.get(TARGET_KEY, "not reached")
+    terminalreporter.write_line(
+        f"conformance target was {target}, seed {settings.seed}"
+    )
+    for path in (settings.report_json, settings.report_markdown):
+        if path is not None:
+            terminalreporter.write_line(f"conformance report written to {path}")
 
 
 @pytest.fixture(scope="session")

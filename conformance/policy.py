@@ -49,9 +49,14 @@ class PolicyModel:
             raise PolicyError(f"cannot parse policy file {policy_file}: {exc}") from exc
 
     @property
+    def profile(self) -> str:
+        """Name the policy in use: ``document`` for the API reference's default."""
+        return "document" if self.policy_file is None else "file"
+
+    @property
     def description(self) -> str:
         if self.policy_file is None:
-            return "the API reference's default (admin or owner)"
+            return "the API reference's default: admin or owner"
         return str(self.policy_file)
 
     def is_admin(self, persona: Persona) -> bool:

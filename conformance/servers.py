@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from conformance.compute import ComputeClient, PreconditionError, ServerView
+from conformance.expect import RuleFailure, not_applicable
 from conformance.personas import Persona, PersonasFile
 from conformance.policy import PolicyModel
 
@@ -57,9 +58,9 @@ class ServerFactory:
             persona = self.personas[name]
             if self.policy.allows_migrate(persona, self.owner.project_id):
                 return persona
-        raise PreconditionError(
+        not_applicable(
             f"the policy ({self.policy.description}) lets neither admin nor owner "
-            "migrate, so no server can be brought to VERIFY_RESIZE"
+            "migrate, so no request can succeed"
         )
 
     def migrate_to_verify_resize(self, server_id: str) -> ServerView:
@@ -107,13 +108,24 @@ class ServerFactory:
         records = response.json().get("migrations", [])
         return sum(1 for record in records if record.get("instance_uuid") == server_id)
 
-    def assert_unchanged(self, server_id: str, before: Snapshot, why: str) -> None:
-        """Fail if the server moved, began a task or gained a migration."""
+    def assert_unchanged(
+        self, server_id: str, before: Snapshot, why: str, *, rule: str
+    ) -> None:
+        """Fail on ``rule`` if the server moved, began a task or gained a migration."""
         after = self.snapshot(server_id)
         if after != before:
-            raise AssertionError(
-                f"{why}, yet server {server_id} changed: before {before}, after {after}"
+            raise RuleFailure(
+                rule,
+                f"{why}, yet server {server_id} changed (rule {rule}): "
+                f"before {before}, after {after}",
             )
+
+    def expect_reaches(self, server_id: str, status: str, *, rule: str) -> ServerView:
+        """Wait for the server to reach ``status``; fail on ``rule`` if it does not."""
+        try:
+            return self.compute.wait_for_status(self.owner, server_id, [status])
+        except PreconditionError as exc:
+            raise RuleFailure(rule, f"{exc} (rule {rule})") from None
 
     def cleanup(self) -> None:
         """Delete every server this factory created; log what fails."""

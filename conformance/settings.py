@@ -39,6 +39,8 @@ class SuiteSettings:
     request_timeout: float
     state_timeout: float
     seed: int
+    report_json: Path | None = None
+    report_markdown: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -87,6 +89,18 @@ def add_options(parser: pytest.Parser) -> None:
         "(default: a random seed, shown in the report header).",
     )
     group.addoption(
+        "--report-json",
+        dest="conformance_report_json",
+        metavar="FILE",
+        help="write the conformance report, a verdict per rule, as JSON to FILE.",
+    )
+    group.addoption(
+        "--report-md",
+        dest="conformance_report_markdown",
+        metavar="FILE",
+        help="write the conformance report as a Markdown page to FILE.",
+    )
+    group.addoption(
         "--request-timeout",
         dest="conformance_request_timeout",
         metavar="SECONDS",
@@ -133,7 +147,14 @@ def settings_from_options(config: pytest.Config) -> SuiteSettings:
         request_timeout=_parse_number(config, "request-timeout", float, minimum=0.1),
         state_timeout=_parse_number(config, "state-timeout", float, minimum=0.1),
         seed=_parse_seed(config),
+        report_json=_optional_path(config, "conformance_report_json"),
+        report_markdown=_optional_path(config, "conformance_report_markdown"),
     )
+
+
+def _optional_path(config: pytest.Config, dest: str) -> Path | None:
+    value = config.getoption(dest)
+    return Path(value) if value else None
 
 
 def _parse_target(url: str) -> str:

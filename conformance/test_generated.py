@@ -13,7 +13,8 @@ import pytest
 import schemathesis
 
 from conformance import checks
-from conformance.compute import ComputeClient, describe_exchange
+from conformance.compute import ComputeClient
+from conformance.expect import CheckFailure, describe_statuses
 from conformance.plugin import current_settings
 from conformance.servers import ServerFactory
 from conformance.settings import SuiteSettings
@@ -87,13 +88,15 @@ def expect_rule_status(
     statuses, rule = expectation
     if response.status_code in statuses:
         return
-    shown = "4xx" if len(statuses) > 1 else str(next(iter(statuses)))
-    raise AssertionError(
-        f"an invalid request was answered {response.status_code}, expected {shown} "
-        f"(rule {rule})\n"
-        f"{describe_exchange(response)}\n"
-        f"Reproduce with: {case.as_curl_command()}"
+    parts = ", ".join(sorted(location.value for location in invalid))
+    failure = CheckFailure(
+        rule,
+        f"a generated request with an invalid {parts} was not rejected as required",
+        describe_statuses(statuses),
+        response,
     )
+    failure.add_note(f"Reproduce with: {case.as_curl_command()}")
+    raise failure
 
 
 class PinnedServer:

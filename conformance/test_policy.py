@@ -7,7 +7,13 @@ import uuid
 import pytest
 
 from conformance.compute import ComputeClient
-from conformance.expect import expect_empty_body, expect_fault, expect_status
+from conformance.expect import (
+    expect_accepted,
+    expect_empty_body,
+    expect_fault,
+    expect_status,
+    not_applicable,
+)
 from conformance.personas import PersonasFile
 from conformance.policy import PolicyModel
 from conformance.servers import ServerFactory
@@ -23,6 +29,7 @@ PERSONA_CASES = [
 
 
 def check_persona_outcome(
+    policy_rule: str,
     persona_name: str,
     state: str,
     servers: ServerFactory,
@@ -43,46 +50,73 @@ def check_persona_outcome(
         f"migrate by {persona_name} of a {state} server, under "
         f"{policy_model.description}"
     )
-    expect_status(response, expected, title)
+    if expected == {202}:
+        expect_accepted(response, title, rule=policy_rule)
+    else:
+        expect_status(response, expected, title, rule=policy_rule)
     if response.status_code == 202:
         expect_empty_body(response, f"{title}: the 202 has a body")
-        compute.wait_for_status(personas["owner"], server_id, ["VERIFY_RESIZE"])
+        servers.expect_reaches(server_id, "VERIFY_RESIZE", rule="server-migrates")
     else:
-        expect_fault(response, spec, response.status_code, title)
-        servers.assert_unchanged(server_id, before, f"{title} was refused")
+        expect_fault(response, spec, expected, title, rule=policy_rule)
+        servers.assert_unchanged(
+            server_id, before, f"{title} was refused", rule=policy_rule
+        )
 
 
 @pytest.mark.rule(
-    "policy-default", "migrate-accepted", "accepted-empty-body", "fault-body"
+    "policy-default",
+    "migrate-accepted",
+    "accepted-empty-body",
+    "server-migrates",
+    "fault-body",
 )
 @pytest.mark.parametrize(("persona_name", "state"), PERSONA_CASES)
 def test_default_policy_outcome(
     persona_name, state, servers, compute, personas, policy_model, spec
 ):
     if policy_model.policy_file is not None:
-        pytest.skip(
-            f"the target runs {policy_model.policy_file}, not the default policy; "
-            "test_policy_file_outcome checks it"
+        not_applicable(
+            f"the target runs {policy_model.policy_file}, not the default policy, "
+            "so test_policy_file_outcome checks it"
         )
     check_persona_outcome(
-        persona_name, state, servers, compute, personas, policy_model, spec
+        "policy-default",
+        persona_name,
+        state,
+        servers,
+        compute,
+        personas,
+        policy_model,
+        spec,
     )
 
 
 @pytest.mark.rule(
-    "policy-configurable", "migrate-accepted", "accepted-empty-body", "fault-body"
+    "policy-configurable",
+    "migrate-accepted",
+    "accepted-empty-body",
+    "server-migrates",
+    "fault-body",
 )
 @pytest.mark.parametrize(("persona_name", "state"), PERSONA_CASES)
 def test_policy_file_outcome(
     persona_name, state, servers, compute, personas, policy_model, spec
 ):
     if policy_model.policy_file is None:
-        pytest.skip(
-            "runs only with --policy-file naming the policy the target enforces; "
+        not_applicable(
+            "the suite knows the target's policy only from --policy-file, and "
             "test_default_policy_outcome checks the default"
         )
     check_persona_outcome(
-        persona_name, state, servers, compute, personas, policy_model, spec
+        "policy-configurable",
+        persona_name,
+        state,
+        servers,
+        compute,
+        personas,
+        policy_model,
+        spec,
     )
 
 
@@ -106,8 +140,11 @@ def test_request_without_valid_token_is_401(token, servers, compute, personas, s
         None, server_id, project_id=owner.project_id, headers=headers
     )
 
-    expect_fault(response, spec, 401, f"migrate with a {token or 'missing'} token")
-    servers.assert_unchanged(server_id, before, "the request had no valid token")
+    title = f"migrate with a {token or 'missing'} token"
+    expect_fault(response, spec, 401, title, rule="token-required")
+    servers.assert_unchanged(
+        server_id, before, "the request had no valid token", rule="token-required"
+    )
 
 
 @pytest.mark.rule("tenant-id-mismatch", "fault-body")
@@ -120,7 +157,8 @@ def test_tenant_id_of_another_project_is_400(servers, compute, personas, spec):
         owner, server_id, project_id=personas["other"].project_id
     )
 
-    expect_fault(
-        response, spec, 400, "migrate by owner with the other project's id in the URL"
+    title = "migrate by owner with the other project's id in the URL"
+    expect_fault(response, spec, 400, title, rule="tenant-id-mismatch")
+    servers.assert_unchanged(
+        server_id, before, "the URL named another project", rule="tenant-id-mismatch"
     )
-    servers.assert_unchanged(server_id, before, "the URL named another project")

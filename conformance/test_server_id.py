@@ -16,9 +16,8 @@ def test_unknown_server_is_404(compute, servers, spec):
 
     response = compute.migrate(persona, server_id)
 
-    expect_fault(
-        response, spec, 404, f"migrate of server {server_id}, which does not exist"
-    )
+    title = f"migrate of server {server_id}, which does not exist"
+    expect_fault(response, spec, 404, title, rule="server-id-unknown")
 
 
 @pytest.mark.rule("server-id-not-uuid", "no-server-error")
@@ -43,7 +42,9 @@ def test_non_uuid_server_id_is_never_accepted(make_id, compute, servers):
 
     response = compute.migrate(persona, server_id)
 
-    expect_status(
-        response, range(400, 500), f"migrate of server id {server_id!r}, not a UUID"
+    title = f"migrate of server id {server_id!r}, not a UUID"
+    rule = "no-server-error" if response.status_code >= 500 else "server-id-not-uuid"
+    expect_status(response, range(400, 500), title, rule=rule)
+    servers.assert_unchanged(
+        real_id, before, f"the id {server_id!r} is not a UUID", rule=rule
     )
-    servers.assert_unchanged(real_id, before, f"the id {server_id!r} is not a UUID")

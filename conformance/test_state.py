@@ -7,7 +7,12 @@ import threading
 import pytest
 import requests
 
-from conformance.expect import expect_fault, expect_status
+from conformance.expect import (
+    RuleFailure,
+    expect_accepted,
+    expect_fault,
+    not_applicable,
+)
 
 CONCURRENT_REQUESTS = 8
 
@@ -21,39 +26,46 @@ def test_server_that_cannot_move_is_409(state, servers, compute, spec):
 
     response = compute.migrate(persona, server_id)
 
-    expect_fault(response, spec, 409, f"migrate of a {state} server")
-    servers.assert_unchanged(server_id, before, f"the server was {state}")
+    title = f"migrate of a {state} server"
+    expect_fault(response, spec, 409, title, rule="state-conflict")
+    servers.assert_unchanged(
+        server_id, before, f"the server was {state}", rule="state-conflict"
+    )
 
 
 @pytest.mark.rule("locked-conflict", "fault-body")
 def test_locked_server_is_409_for_owner(servers, compute, personas, policy_model, spec):
     owner = personas["owner"]
     if not policy_model.allows_migrate(owner, owner.project_id):
-        pytest.skip(
-            f"the policy ({policy_model.description}) does not let the owner migrate, "
-            "so the lock cannot be what refuses it"
+        not_applicable(
+            f"the policy ({policy_model.description}) does not let the owner "
+            "migrate, so the lock cannot be what refuses it"
         )
     server_id = servers.create("LOCKED")
     before = servers.snapshot(server_id)
 
     response = compute.migrate(owner, server_id)
 
-    expect_fault(response, spec, 409, "migrate by owner of a server it locked")
-    servers.assert_unchanged(server_id, before, "the server was locked")
+    title = "migrate by owner of a server it locked"
+    expect_fault(response, spec, 409, title, rule="locked-conflict")
+    servers.assert_unchanged(
+        server_id, before, "the server was locked", rule="locked-conflict"
+    )
 
 
 @pytest.mark.rule("locked-conflict", "migrate-accepted")
 def test_locked_server_is_202_for_admin(servers, compute, personas, policy_model):
     admin = personas["admin"]
     if not policy_model.allows_migrate(admin, personas["owner"].project_id):
-        pytest.skip(
+        not_applicable(
             f"the policy ({policy_model.description}) does not let admin migrate"
         )
     server_id = servers.create("LOCKED")
 
     response = compute.migrate(admin, server_id)
 
-    expect_status(response, 202, "migrate by admin of a server its owner locked")
+    title = "migrate by admin of a server its owner locked"
+    expect_accepted(response, title, rule="locked-conflict")
 
 
 @pytest.mark.rule("concurrent-single-accept", "state-conflict")
@@ -86,15 +98,22 @@ def test_concurrent_migrates_accept_exactly_one(servers, compute):
     for thread in threads:
         thread.join()
 
-    assert len(statuses) == CONCURRENT_REQUESTS, (
-        f"only {len(statuses)} of {CONCURRENT_REQUESTS} concurrent requests "
-        "got an answer"
-    )
-    assert statuses.count(202) == 1, (
-        f"{CONCURRENT_REQUESTS} concurrent migrates of one server were answered "
-        f"{sorted(statuses)}; exactly one may be 202"
-    )
-    assert statuses.count(409) == CONCURRENT_REQUESTS - 1, (
-        f"the requests that lost the race were answered {sorted(statuses)}; "
-        "each must be 409"
-    )
+    rule = "concurrent-single-accept"
+    if len(statuses) != CONCURRENT_REQUESTS:
+        raise RuleFailure(
+            rule,
+            f"only {len(statuses)} of {CONCURRENT_REQUESTS} concurrent requests "
+            f"got a response within {compute.request_timeout} s",
+        )
+    if statuses.count(202) != 1:
+        raise RuleFailure(
+            rule,
+            f"{CONCURRENT_REQUESTS} concurrent migrates of one server were answered "
+            f"{sorted(statuses)}; exactly one may be 202",
+        )
+    if statuses.count(409) != CONCURRENT_REQUESTS - 1:
+        raise RuleFailure(
+            rule,
+            f"the requests that lost the race were answered {sorted(statuses)}; "
+            "each must be 409",
+        )

@@ -316,6 +316,10 @@ class Fault:
 
 POLICIES = REPOSITORY_ROOT / "policies"
 
+# Whether the suite caught each fault (its rule's verdict was "failed"), filled in
+# by test_faulty_servers.py and summed up as the kill rate at the end of the run.
+FAULT_OUTCOMES: dict[str, bool] = {}
+
 FAULTS = [
     Fault(
         "accepted-as-200",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,8 @@ class SuiteRun:
     passed: set[str] = field(default_factory=set)
     advisory: set[str] = field(default_factory=set)
     skipped: set[str] = field(default_factory=set)
+    verdicts: dict[str, str] = field(default_factory=dict)
+    gate: str = "missing"
 
     def summary(self) -> str:
         tail = "\n".join(self.output.splitlines()[-40:])
@@ -32,6 +35,7 @@ class SuiteRun:
 def run_suite(*args: str, tmp_path: Path) -> SuiteRun:
     """Run ``pytest conformance`` with ``args`` and collect each test's outcome."""
     junit = tmp_path / "junit.xml"
+    report = tmp_path / "report.json"
     command = [
         sys.executable,
         "-m",
@@ -41,6 +45,7 @@ def run_suite(*args: str, tmp_path: Path) -> SuiteRun:
         "no:cacheprovider",
         "-q",
         f"--junitxml={junit}",
+        f"--report-json={report}",
         *args,
     ]
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -56,6 +61,10 @@ def run_suite(*args: str, tmp_path: Path) -> SuiteRun:
     run = SuiteRun(completed.returncode, completed.stdout + completed.stderr)
     if junit.exists():
         _read_junit(junit, run)
+    if report.exists():
+        document = json.loads(report.read_text())
+        run.gate = document["gate"]
+        run.verdicts = {rule["id"]: rule["verdict"] for rule in document["rules"]}
     return run
 
 

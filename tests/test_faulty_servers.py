@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reference_server import create_app, serve_in_thread
-from tests.faulty import FAULTS, POLICIES, Fault
+from tests.faulty import FAULT_OUTCOMES, FAULTS, POLICIES, Fault
 from tests.suite_run import SuiteRun, run_suite
 
 PERSONAS_FILE = str(
@@ -51,8 +51,10 @@ def test_correct_server_passes(policy, serve, tmp_path):
     run = run_suite_against(url, policy_file, tmp_path)
 
     assert run.exit_code == 0, run.summary()
+    assert run.gate == "passed", run.summary()
     assert not run.failed, run.summary()
     assert not run.advisory, run.summary()
+    assert "failed" not in run.verdicts.values(), run.verdicts
     assert len(run.passed) > 40, run.summary()
 
 
@@ -69,7 +71,13 @@ def test_faulty_server_fails_on_broken_rule(fault: Fault, serve, tmp_path):
     missed = [
         name for name in fault.must_fail if not any(name in test for test in caught)
     ]
+    FAULT_OUTCOMES[fault.name] = run.verdicts.get(fault.rule) == "failed"
+    assert run.verdicts.get(fault.rule) == "failed", (
+        f"{fault.name} breaks {fault.rule}, whose verdict is "
+        f"{run.verdicts.get(fault.rule)}\n{run.summary()}"
+    )
     assert not missed, (
         f"{fault.name} ({fault.rule}) was not caught by {missed}\n{run.summary()}"
     )
+    assert run.gate == ("passed" if fault.advisory else "failed"), run.summary()
     assert run.exit_code == (0 if fault.advisory else 1), run.summary()

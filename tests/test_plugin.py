@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -164,7 +165,7 @@ def test_header_names_target_personas_policy_and_spec(pytester):
         [
             "conformance target: http://127.0.0.1:9/compute",
             f"conformance personas: {PERSONAS_FILE}",
-            "conformance policy: the API reference's default (admin or owner)",
+            "conformance policy: the API reference's default: admin or owner",
             "conformance spec: */spec/openapi.yaml (version 2.1, * rules)",
             "conformance seed: 7 (repeat the generated requests with --seed 7)",
         ]
@@ -185,3 +186,28 @@ def test_without_target_runs_the_reference_server(pytester):
         ]
     )
     assert 'name="test_unknown_server_is_404"' in junit.read_text()
+
+
+def test_reports_give_a_verdict_per_rule(pytester):
+    json_path = pytester.path / "report.json"
+    markdown_path = pytester.path / "report.md"
+
+    result = run(
+        pytester,
+        ONE_CHECK,
+        f"--report-json={json_path}",
+        f"--report-md={markdown_path}",
+    )
+
+    assert result.ret == pytest.ExitCode.OK
+    report = json.loads(json_path.read_text())
+    verdicts = {rule["id"]: rule["verdict"] for rule in report["rules"]}
+    assert report["gate"] == "passed"
+    assert report["profile"] == "document"
+    assert report["target"].startswith("http://127.0.0.1:")
+    assert verdicts["server-id-unknown"] == "passed"
+    assert verdicts["migrate-accepted"] == "not run"
+    assert "| `server-id-unknown` | required | passed |" in markdown_path.read_text()
+    result.stdout.fnmatch_lines(
+        ["*conformance verdicts per rule*", "server-id-unknown * required  passed"]
+    )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +10,7 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-import conformance
+from conformance.catalogue import RULES_PAGE, check_rules, render_rules_page
 from conformance.spec import DEFAULT_SPEC_PATH, Spec
 
 SPEC_DIR = DEFAULT_SPEC_PATH.parent
@@ -39,22 +36,6 @@ def spec_element_rule_ids(node: Any) -> Iterator[str]:
             yield from spec_element_rule_ids(item)
 
 
-def check_rule_ids() -> dict[str, set[str]]:
-    """Map each conformance check (test function) to the rule ids it names."""
-    named: dict[str, set[str]] = {}
-    for module_info in pkgutil.iter_modules(conformance.__path__):
-        if not module_info.name.startswith("test_"):
-            continue
-        module = importlib.import_module(f"conformance.{module_info.name}")
-        for name, function in inspect.getmembers(module, inspect.isfunction):
-            if not name.startswith("test_"):
-                continue
-            marks = getattr(function, "pytestmark", [])
-            ids = {rule for mark in marks if mark.name == "rule" for rule in mark.args}
-            named[f"{module_info.name}.{name}"] = ids
-    return named
-
-
 def test_spec_elements_name_only_catalogue_rules():
     spec = Spec(DEFAULT_SPEC_PATH)
 
@@ -73,7 +54,7 @@ def test_every_rule_is_encoded_by_a_spec_element():
 
 def test_every_rule_is_verified_by_a_check():
     spec = Spec(DEFAULT_SPEC_PATH)
-    checked = set().union(*check_rule_ids().values())
+    checked = set().union(*check_rules().values())
 
     unchecked = set(spec.rules) - checked
 
@@ -83,9 +64,9 @@ def test_every_rule_is_verified_by_a_check():
 def test_every_check_names_known_rules():
     rules = set(Spec(DEFAULT_SPEC_PATH).rules)
 
-    for check, ids in check_rule_ids().items():
+    for check, ids in check_rules().items():
         assert ids, f"{check} names no rule"
-        assert ids <= rules, f"{check} names unknown rules {ids - rules}"
+        assert set(ids) <= rules, f"{check} names unknown rules {set(ids) - rules}"
 
 
 def test_rules_have_statement_source_and_level():
@@ -139,3 +120,20 @@ def test_readme_lists_every_rule_with_its_level():
         assert f"| `{rule.id}` | {rule.level} |" in readme, (
             f"README's rule table lacks {rule.id} ({rule.level})"
         )
+
+
+def test_rules_page_is_current():
+    expected = render_rules_page(Spec(DEFAULT_SPEC_PATH))
+
+    assert RULES_PAGE.read_text() == expected, (
+        "docs/rules.md is stale; run: python -m conformance.catalogue"
+    )
+
+
+def test_review_findings_have_topic_finding_and_reading():
+    findings = Spec(DEFAULT_SPEC_PATH).document["x-review-findings"]
+
+    for finding in findings:
+        assert finding.get("topic"), finding
+        assert finding.get("finding"), finding["topic"]
+        assert finding.get("reading"), finding["topic"]
