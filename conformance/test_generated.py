@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 
 from conformance import checks
 from conformance.compute import ComputeClient
-from conformance.expect import CheckFailure, describe_statuses
+from conformance.expect import CheckFailure, RuleFailure, describe_statuses
 from conformance.plugin import current_settings
 from conformance.servers import ServerFactory
 from conformance.settings import SuiteSettings
@@ -99,6 +100,31 @@ def expect_rule_status(
     raise failure
 
 
+def send(
+    case: schemathesis.Case,
+    target: str,
+    settings: SuiteSettings,
+    invalid: set[Any],
+    valid_rule: str,
+) -> Any:
+    """Send the case; a response that never comes fails the rule that was due.
+
+    That is the rule an invalid request breaks, or ``valid_rule`` for a valid one.
+    """
+    try:
+        return case.call(base_url=target, timeout=settings.request_timeout)
+    except requests.Timeout:
+        expectation = checks.expected_rejection(case, invalid)
+        rule = expectation[1] if expectation else valid_rule
+        failure = RuleFailure(
+            rule,
+            f"a generated request got no response within {settings.request_timeout} s "
+            f"(raise it with --request-timeout; rule {rule})",
+        )
+        failure.add_note(f"Reproduce with: {case.as_curl_command()}")
+        raise failure from None
+
+
 class PinnedServer:
     """One server that every generated request targets, settled between requests."""
 
@@ -132,7 +158,7 @@ def test_generated_migrate_requests(case, target, pinned_server, conformance_set
     }
     invalid = checks.invalid_locations(case)
 
-    response = case.call(base_url=target, timeout=conformance_settings.request_timeout)
+    response = send(case, target, conformance_settings, invalid, "migrate-accepted")
 
     expect_rule_status(case, invalid, response)
     case.validate_response(response, additional_checks=CUSTOM_CHECKS)
@@ -148,7 +174,7 @@ def test_generated_server_ids(case, target, conformance_settings):
     case.body = {"migrate": None}
     invalid = checks.invalid_locations(case)
 
-    response = case.call(base_url=target, timeout=conformance_settings.request_timeout)
+    response = send(case, target, conformance_settings, invalid, "server-id-unknown")
 
     expect_rule_status(case, invalid, response)
     case.validate_response(response, additional_checks=CUSTOM_CHECKS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faulty import FAULT_OUTCOMES, FAULTS
+from tests.faults import FAULT_OUTCOMES, FAULTS
 
 pytest_plugins = ("pytester",)
 

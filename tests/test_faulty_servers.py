@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 
 from reference_server import create_app, serve_in_thread
-from tests.faulty import FAULT_OUTCOMES, FAULTS, POLICIES, Fault
+from tests.faults import FAULT_OUTCOMES, FAULTS, POLICIES, Fault
 from tests.suite_run import SuiteRun, run_suite
 
 PERSONAS_FILE = str(
     Path(__file__).resolve().parent.parent / "personas" / "reference.yaml"
 )
 # Ten generated requests reach every kind of invalid input and keep one run of
-# the suite short. The reference server settles within 0.2 s, so 2 s is ample.
-SUITE_OPTIONS = ("--examples", "10", "--state-timeout", "2")
+# the suite short. The reference server settles within 0.2 s, so a 2 s wait for a
+# status is ample, and a 2 s wait for a response catches a fault that hangs.
+SUITE_OPTIONS = ("--examples", "10", "--state-timeout", "2", "--request-timeout", "2")
 
 
 def run_suite_against(url: str, policy_file: Path | None, tmp_path: Path) -> SuiteRun:
