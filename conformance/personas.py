@@ -74,6 +74,9 @@ class PersonasFile:
     path: Path
     personas: Mapping[str, Persona]
     server: ServerTemplate
+    # The owner's public compute endpoint from Keystone's catalog, when the
+    # owner logged in through a clouds.yaml entry; the target without --target.
+    compute_endpoint: str | None = None
 
     def __getitem__(self, name: str) -> Persona:
         return self.personas[name]
@@ -95,8 +98,13 @@ def load_personas(path: Path) -> PersonasFile:
     entries = document.get("personas")
     if not isinstance(entries, Mapping):
         raise PersonasError(f"personas file {path} has no 'personas' mapping")
+    clouds_file = document.get("clouds_file")
+    if clouds_file is not None:
+        clouds_file = (path.parent / str(clouds_file)).resolve()
+    endpoints: dict[str, str | None] = {}
     personas = {
-        name: _parse_persona(path, name, entry) for name, entry in entries.items()
+        name: _parse_persona(path, name, entry, clouds_file, endpoints)
+        for name, entry in entries.items()
     }
     missing = [name for name in REQUIRED_PERSONAS if name not in personas]
     if missing:
@@ -108,12 +116,21 @@ def load_personas(path: Path) -> PersonasFile:
         raise PersonasError(
             f"personas file {path}: 'other' must be in another project than 'owner'"
         )
-    return PersonasFile(path, personas, _parse_server(path, document.get("server")))
+    server = _parse_server(path, document.get("server"))
+    return PersonasFile(path, personas, server, endpoints.get("owner"))
 
 
-def _parse_persona(path: Path, name: str, entry: Any) -> Persona:
+def _parse_persona(
+    path: Path,
+    name: str,
+    entry: Any,
+    clouds_file: Path | None,
+    endpoints: dict[str, str | None],
+) -> Persona:
     if not isinstance(entry, Mapping):
         raise PersonasError(f"personas file {path}: persona {name!r} must be a mapping")
+    if "cloud" in entry:
+        return _persona_from_cloud(name, str(entry["cloud"]), clouds_file, endpoints)
     for key in ("token", "project_id"):
         if not isinstance(entry.get(key), str) or not entry[key]:
             raise PersonasError(
@@ -131,6 +148,27 @@ def _parse_persona(path: Path, name: str, entry: Any) -> Persona:
         project_id=entry["project_id"],
         roles=tuple(roles),
         user_id=str(entry.get("user_id", "")),
+    )
+
+
+def _persona_from_cloud(
+    name: str, cloud: str, clouds_file: Path | None, endpoints: dict[str, str | None]
+) -> Persona:
+    """Log in through the clouds.yaml entry ``cloud`` and take the token it gives."""
+    # Imported here: openstacksdk is slow to import, and most runs need no login.
+    from conformance.credentials import CredentialsError, credentials_from_cloud
+
+    try:
+        credentials = credentials_from_cloud(cloud, config_file=clouds_file)
+    except CredentialsError as exc:
+        raise PersonasError(f"persona {name!r}: {exc}") from None
+    endpoints[name] = credentials.compute_endpoint
+    return Persona(
+        name=name,
+        token=credentials.token,
+        project_id=credentials.project_id,
+        roles=credentials.roles,
+        user_id=credentials.user_id,
     )
 
 

@@ -9,7 +9,7 @@ from oslo_policy import policy
 
 from conformance.personas import Persona
 
-__all__ = ["MIGRATE_RULE", "PolicyError", "PolicyModel"]
+__all__ = ["MIGRATE_RULE", "PROFILES", "PolicyError", "PolicyModel"]
 
 MIGRATE_RULE = "os_compute_api:os-migrate-server:migrate"
 
@@ -23,41 +23,65 @@ DOCUMENT_DEFAULTS = (
 )
 
 
+POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
+# Built-in profiles, so that users need not write a policy file for the common
+# cases: the API reference's default, and the default Nova ships.
+# "document" is the rules registered below, so it needs no file.
+PROFILES: dict[str, Path | None] = {
+    "document": None,
+    "nova": POLICIES_DIR / "nova.yaml",
+}
+
+
 class PolicyError(Exception):
     """The policy file is missing or oslo.policy cannot parse it."""
 
 
 class PolicyModel:
-    """The migrate rule as the target enforces it: the document's default or a file."""
+    """The migrate rule as the target enforces it: a built-in profile or a file."""
 
-    def __init__(self, policy_file: Path | None = None) -> None:
-        self.policy_file = policy_file
+    def __init__(
+        self, policy_file: Path | None = None, profile: str | None = None
+    ) -> None:
+        if policy_file is not None and profile is not None:
+            raise PolicyError("give a policy file or a profile, not both")
+        if profile is not None and profile not in PROFILES:
+            raise PolicyError(
+                f"unknown profile {profile!r}; the profiles are {', '.join(PROFILES)}"
+            )
+        self.profile = profile or ("file" if policy_file else "document")
+        if profile is not None:
+            policy_file = PROFILES[profile]
+        # oslo.policy looks a relative path up in its config directories.
+        self.policy_file = policy_file.resolve() if policy_file else None
+        self._enforcer = self._load(self.policy_file)
+
+    @staticmethod
+    def _load(policy_file: Path | None) -> policy.Enforcer:
         conf = cfg.ConfigOpts()
         conf([], project="migrate_conformance", default_config_files=[])
         if policy_file is not None and not policy_file.is_file():
-            # oslo.policy skips a policy file it cannot find without a word.
             raise PolicyError(f"policy file {policy_file} does not exist")
-        self._enforcer = policy.Enforcer(
-            conf,
-            policy_file=str(policy_file) if policy_file else None,
-            use_conf=True,
+        enforcer = policy.Enforcer(
+            conf, policy_file=str(policy_file) if policy_file else None, use_conf=True
         )
-        self._enforcer.register_defaults(DOCUMENT_DEFAULTS)
+        enforcer.register_defaults(DOCUMENT_DEFAULTS)
         try:
-            self._enforcer.load_rules()
+            enforcer.load_rules()
         except ValueError as exc:
             raise PolicyError(f"cannot parse policy file {policy_file}: {exc}") from exc
-
-    @property
-    def profile(self) -> str:
-        """Name the policy in use: ``document`` for the API reference's default."""
-        return "document" if self.policy_file is None else "file"
+        if policy_file is not None and not enforcer.policy_path:
+            # oslo.policy skips a policy file it cannot find without a word.
+            raise PolicyError(f"oslo.policy did not load policy file {policy_file}")
+        return enforcer
 
     @property
     def description(self) -> str:
-        if self.policy_file is None:
-            return "the API reference's default: admin or owner"
-        return str(self.policy_file)
+        if self.profile == "document":
+            return "profile document: the API reference's default, admin or owner"
+        if self.profile == "nova":
+            return "profile nova: Nova 34's default, project manager or admin"
+        return f"policy file {self.policy_file}"
 
     def is_admin(self, persona: Persona) -> bool:
         """Return whether the cloud treats the persona as an administrator."""

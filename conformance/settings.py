@@ -16,7 +16,7 @@ from conformance.personas import (
     PersonasFile,
     load_personas,
 )
-from conformance.policy import PolicyError, PolicyModel
+from conformance.policy import PROFILES, PolicyError, PolicyModel
 from conformance.spec import DEFAULT_SPEC_PATH, Spec, SpecError
 
 __all__ = ["SuiteSettings", "add_options", "settings_from_options"]
@@ -74,6 +74,15 @@ def add_options(parser: pytest.Parser) -> None:
         "the API reference's rule, administrators or the server's owner.",
     )
     group.addoption(
+        "--policy-profile",
+        dest="conformance_policy_profile",
+        metavar="NAME",
+        choices=sorted(PROFILES),
+        help="a built-in policy instead of --policy-file: 'document' (the API "
+        "reference's admin or owner, the default) or 'nova' (Nova 34's project "
+        "manager or admin).",
+    )
+    group.addoption(
         "--examples",
         dest="conformance_examples",
         metavar="N",
@@ -126,9 +135,17 @@ def settings_from_options(config: pytest.Config) -> SuiteSettings:
             f"ids; {DEFAULT_PERSONAS_PATH} shows the format"
         )
     policy_option = config.getoption("conformance_policy_file")
+    profile_option = config.getoption("conformance_policy_profile")
+    if policy_option and profile_option:
+        raise pytest.UsageError(
+            "--policy-file and --policy-profile both name the target's policy; "
+            "give one of them"
+        )
     try:
         personas = load_personas(Path(personas_option or DEFAULT_PERSONAS_PATH))
-        policy = PolicyModel(Path(policy_option) if policy_option else None)
+        policy = PolicyModel(
+            Path(policy_option) if policy_option else None, profile=profile_option
+        )
         spec = Spec(DEFAULT_SPEC_PATH)
         spec.rules  # noqa: B018 - parse the catalogue now, so a bad one is a usage error
     except PersonasError as exc:
@@ -138,6 +155,9 @@ def settings_from_options(config: pytest.Config) -> SuiteSettings:
     except SpecError as exc:
         raise pytest.UsageError(str(exc)) from None
 
+    if target is None and personas.compute_endpoint is not None:
+        # The owner logged in through Keystone: its catalog names the target.
+        target = personas.compute_endpoint
     return SuiteSettings(
         target_url=_parse_target(target) if target is not None else None,
         personas=personas,

@@ -17,7 +17,7 @@ from conformance import checks
 from conformance.compute import ComputeClient
 from conformance.expect import CheckFailure, RuleFailure, describe_statuses
 from conformance.plugin import current_settings
-from conformance.servers import ServerFactory
+from conformance.servers import ServerFactory, find_migrating_persona
 from conformance.settings import SuiteSettings
 
 GENERATED_RULES = (
@@ -34,12 +34,12 @@ CUSTOM_CHECKS = [checks.accepted_without_body]
 
 
 def generation_persona_name(settings: SuiteSettings) -> str:
-    """Pick the persona whose token generated requests carry: one the policy allows."""
-    owner_project = settings.personas["owner"].project_id
-    for name in ("admin", "owner"):
-        if settings.policy.allows_migrate(settings.personas[name], owner_project):
-            return name
-    return "admin"
+    """Pick the persona whose token generated requests carry: one the policy allows.
+
+    Under a policy that allows nobody, admin, whose valid requests must be 403.
+    """
+    persona = find_migrating_persona(settings.personas, settings.policy)
+    return persona.name if persona else "admin"
 
 
 def load_schema(settings: SuiteSettings, accepted_status: int) -> Any:

@@ -19,12 +19,18 @@ from conformance.policy import PolicyModel
 from conformance.servers import ServerFactory
 from conformance.spec import Spec
 
+# Each persona of the personas file, on an ACTIVE server, and the two that may
+# migrate by default on a SHUTOFF one too.
 PERSONA_CASES = [
     pytest.param("admin", "ACTIVE", id="admin-active"),
     pytest.param("admin", "SHUTOFF", id="admin-shutoff"),
     pytest.param("owner", "ACTIVE", id="owner-active"),
     pytest.param("owner", "SHUTOFF", id="owner-shutoff"),
+    pytest.param("manager", "ACTIVE", id="project-manager"),
+    pytest.param("reader", "ACTIVE", id="project-reader"),
+    pytest.param("no-roles", "ACTIVE", id="project-token-without-roles"),
     pytest.param("other", "ACTIVE", id="other-project-member"),
+    pytest.param("other-admin", "ACTIVE", id="other-project-admin"),
 ]
 
 
@@ -38,6 +44,8 @@ def check_persona_outcome(
     policy_model: PolicyModel,
     spec: Spec,
 ) -> None:
+    if persona_name not in personas.personas:
+        not_applicable(f"the personas file {personas.path} has no {persona_name!r}")
     persona = personas[persona_name]
     server_id = servers.create(state)
     owner_project = personas["owner"].project_id
@@ -47,7 +55,7 @@ def check_persona_outcome(
     response = compute.migrate(persona, server_id)
 
     title = (
-        f"migrate by {persona_name} of a {state} server, under "
+        f"migrate by {persona_name} of a server that is {state}, under "
         f"{policy_model.description}"
     )
     if expected == {202}:
@@ -75,10 +83,10 @@ def check_persona_outcome(
 def test_default_policy_outcome(
     persona_name, state, servers, compute, personas, policy_model, spec
 ):
-    if policy_model.policy_file is not None:
+    if policy_model.profile != "document":
         not_applicable(
-            f"the target runs {policy_model.policy_file}, not the default policy, "
-            "so test_policy_file_outcome checks it"
+            f"the target runs {policy_model.description}, not the default "
+            "policy, so test_policy_file_outcome checks it"
         )
     check_persona_outcome(
         "policy-default",
@@ -103,10 +111,10 @@ def test_default_policy_outcome(
 def test_policy_file_outcome(
     persona_name, state, servers, compute, personas, policy_model, spec
 ):
-    if policy_model.policy_file is None:
+    if policy_model.profile == "document":
         not_applicable(
-            "the suite knows the target's policy only from --policy-file, and "
-            "test_default_policy_outcome checks the default"
+            "the target runs the default policy, which test_default_policy_outcome "
+            "checks; give --policy-file or --policy-profile nova for another"
         )
     check_persona_outcome(
         "policy-configurable",

@@ -26,7 +26,7 @@ def test_server_that_cannot_move_is_409(state, servers, compute, spec):
 
     response = compute.migrate(persona, server_id)
 
-    title = f"migrate of a {state} server"
+    title = f"migrate of a server that is {state}"
     expect_fault(response, spec, 409, title, rule="state-conflict")
     servers.assert_unchanged(
         server_id, before, f"the server was {state}", rule="state-conflict"

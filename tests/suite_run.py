@@ -32,15 +32,17 @@ class SuiteRun:
         return f"exit code {self.exit_code}; failed {sorted(self.failed)}\n{tail}"
 
 
-def run_suite(*args: str, tmp_path: Path) -> SuiteRun:
-    """Run ``pytest conformance`` with ``args`` and collect each test's outcome."""
+def run_suite(
+    *args: str, tmp_path: Path, paths: tuple[str, ...] = ("conformance",)
+) -> SuiteRun:
+    """Run the suite (``paths``) with ``args`` and collect each test's outcome."""
     junit = tmp_path / "junit.xml"
     report = tmp_path / "report.json"
     command = [
         sys.executable,
         "-m",
         "pytest",
-        "conformance",
+        *paths,
         "-p",
         "no:cacheprovider",
         "-q",

@@ -85,6 +85,16 @@ BAD_OPTIONS = [
         id="personas-missing",
     ),
     pytest.param(
+        ["--policy-file", "policies/nova.yaml", "--policy-profile", "nova"],
+        "ERROR: --policy-file and --policy-profile both name the target's policy*",
+        id="policy-file-and-profile",
+    ),
+    pytest.param(
+        ["--policy-profile", "keystone"],
+        "*argument --policy-profile: invalid choice: 'keystone'*",
+        id="policy-profile-unknown",
+    ),
+    pytest.param(
         ["--policy-file", "/nonexistent/policy.yaml"],
         "ERROR: --policy-file: policy file /nonexistent/policy.yaml does not exist",
         id="policy-file-missing",
@@ -165,7 +175,7 @@ def test_header_names_target_personas_policy_and_spec(pytester):
         [
             "conformance target: http://127.0.0.1:9/compute",
             f"conformance personas: {PERSONAS_FILE}",
-            "conformance policy: the API reference's default: admin or owner",
+            "conformance policy: profile document: the API reference's default, *",
             "conformance spec: */spec/openapi.yaml (version 2.1, * rules)",
             "conformance seed: 7 (repeat the generated requests with --seed 7)",
         ]
