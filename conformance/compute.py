@@ -206,20 +206,12 @@ def describe_exchange(response: Any) -> str:
         lines.append(f"> {_excerpt(text)}")
     reason = getattr(response, "reason", None) or getattr(response, "message", "")
     lines.append(f"< {response.status_code} {reason}")
-    for name in ("Content-Type", "Content-Length"):
-        value = _header(response, name)
-        if value is not None:
-            lines.append(f"< {name}: {value}")
+    for name, value in response.headers.items():
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        lines.append(f"< {name}: {shown}")
     if response.content:
         lines.append(f"< {_excerpt(response.content.decode('utf-8', 'replace'))}")
     return "\n".join(lines)
-
-
-def _header(response: Any, name: str) -> str | None:
-    for key, value in response.headers.items():
-        if key.lower() == name.lower():
-            return ", ".join(value) if isinstance(value, list) else str(value)
-    return None
 
 
 def _excerpt(text: str) -> str:

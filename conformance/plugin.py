@@ -7,6 +7,7 @@ of this environment; it starts nothing until a conformance test requests the
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Iterator
 
 import pytest
@@ -25,6 +26,7 @@ SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
 RESULTS_KEY = pytest.StashKey[dict[str, CheckResult]]()
 VERDICTS_KEY = pytest.StashKey[list[RuleVerdict]]()
 TARGET_KEY = pytest.StashKey[str]()
+TARGET_STACK_KEY = pytest.StashKey[contextlib.ExitStack]()
 
 _current_settings: SuiteSettings | None = None
 
@@ -193,17 +195,38 @@ def conformance_settings(pytestconfig: pytest.Config) -> SuiteSettings:
     return pytestconfig.stash[SETTINGS_KEY]
 
 
-@pytest.fixture(scope="session")
-def target(
-    pytestconfig: pytest.Config, conformance_settings: SuiteSettings
-) -> Iterator[str]:
-    """Yield the root URL of the Compute API under test; end the run if it is down."""
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Reach the target, or start the reference server, before the first check.
+
+    A target that is down is a usage error here, before any check has run.
+    Nothing starts for a run without conformance checks, or with --collect-only.
+    """
+    config = session.config
+    if config.option.collectonly:
+        return
+    if not any(_is_conformance_test(item) for item in session.items):
+        return
+    settings = config.stash[SETTINGS_KEY]
+    stack = contextlib.ExitStack()
     try:
-        with open_target(conformance_settings) as root_url:
-            pytestconfig.stash[TARGET_KEY] = root_url
-            yield root_url
+        config.stash[TARGET_KEY] = stack.enter_context(open_target(settings))
     except TargetError as exc:
-        pytest.exit(f"--target: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+        stack.close()
+        what = "--target" if settings.target_url else "the bundled reference server"
+        raise pytest.UsageError(f"{what}: {exc}") from None
+    config.stash[TARGET_STACK_KEY] = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack = config.stash.get(TARGET_STACK_KEY, None)
+    if stack is not None:
+        stack.close()
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> str:
+    """The root URL of the Compute API under test, reached before the first check."""
+    return pytestconfig.stash[TARGET_KEY]
 
 
 @pytest.fixture(scope="session")

@@ -82,11 +82,12 @@ class ServerFactory:
         persona = self.migrating_persona()
         response = self.compute.migrate(persona, server_id)
         if response.status_code != 202:
-            raise PreconditionError(
+            raise RuleFailure(
+                "migrate-accepted",
                 f"migrating server {server_id} as {persona.name} (for VERIFY_RESIZE) "
-                f"was answered {response.status_code}, not 202"
+                f"was answered {response.status_code}, not 202 (rule migrate-accepted)",
             )
-        return self.compute.wait_for_status(self.owner, server_id, ["VERIFY_RESIZE"])
+        return self.expect_reaches(server_id, "VERIFY_RESIZE", rule="server-migrates")
 
     def settle(self, server_id: str) -> None:
         """Bring a server that may have migrated back to a state it can move from."""

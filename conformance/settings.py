@@ -127,6 +127,7 @@ def add_options(parser: pytest.Parser) -> None:
 
 def settings_from_options(config: pytest.Config) -> SuiteSettings:
     """Check the options and load what they name; raise pytest.UsageError if bad."""
+    _check_file_options_kept_rootdir(config)
     target = config.getoption("conformance_target")
     personas_option = config.getoption("conformance_personas")
     if target is not None and personas_option is None:
@@ -175,6 +176,24 @@ def settings_from_options(config: pytest.Config) -> SuiteSettings:
 def _optional_path(config: pytest.Config, dest: str) -> Path | None:
     value = config.getoption(dest)
     return Path(value) if value else None
+
+
+def _check_file_options_kept_rootdir(config: pytest.Config) -> None:
+    """Reject ``--personas FILE`` that cost pytest its rootdir and configuration.
+
+    pytest picks its rootdir before plugins add their options, so it reads the
+    FILE of ``--personas FILE`` as a test path. A FILE outside the repository
+    then hides pyproject.toml, and pytest collects the project's own tests too.
+    """
+    if config.inipath is not None:
+        return
+    args = list(config.invocation_params.args)
+    for option in ("--personas", "--policy-file"):
+        if option in args[:-1] and Path(args[args.index(option) + 1]).exists():
+            raise pytest.UsageError(
+                f"{option} {args[args.index(option) + 1]}: pytest took the file for a "
+                f"test path and lost this project's pyproject.toml; write {option}=FILE"
+            )
 
 
 def _parse_target(url: str) -> str:

@@ -14,7 +14,7 @@ import requests
 import schemathesis
 
 from conformance import checks
-from conformance.compute import ComputeClient
+from conformance.compute import ComputeClient, PreconditionError
 from conformance.expect import CheckFailure, RuleFailure, describe_statuses
 from conformance.plugin import current_settings
 from conformance.servers import ServerFactory, find_migrating_persona
@@ -126,14 +126,29 @@ def send(
 
 
 class PinnedServer:
-    """One server that every generated request targets, settled between requests."""
+    """One server that every generated request targets, settled between requests.
+
+    A server that fails to settle once fails every later request at once:
+    waiting again for each example would only repeat the same timeout.
+    """
 
     def __init__(self, factory: ServerFactory) -> None:
         self.factory = factory
         self.id = factory.create("ACTIVE")
+        self.failure: RuleFailure | None = None
 
     def ready(self) -> str:
-        self.factory.settle(self.id)
+        if self.failure is not None:
+            raise self.failure
+        try:
+            self.factory.settle(self.id)
+        except PreconditionError as exc:
+            self.failure = RuleFailure(
+                "server-migrates",
+                f"after a 202, {exc}; the server must reach VERIFY_RESIZE and, once "
+                "confirmed, ACTIVE or SHUTOFF (rule server-migrates)",
+            )
+            raise self.failure from None
         return self.id
 
 

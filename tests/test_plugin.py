@@ -110,6 +110,18 @@ def test_bad_option_is_usage_error(pytester, args, message):
     result.stderr.fnmatch_lines([message])
 
 
+def test_personas_path_outside_repository_needs_equals_form(pytester):
+    personas = pytester.path / "personas.yaml"
+    personas.write_text(Path(PERSONAS_FILE).read_text())
+
+    result = run(pytester, "--personas", str(personas))
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --personas {personas}: pytest took the file for a test path*"]
+    )
+
+
 def test_personas_without_other_project_is_usage_error(pytester):
     personas = pytester.path / "personas.yaml"
     personas.write_text(
@@ -141,7 +153,7 @@ def test_unreachable_target_is_reported_without_traceback(pytester, closed_port)
     result = run(pytester, ONE_CHECK, "--target", url, "--personas", PERSONAS_FILE)
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines([f"*--target: cannot connect to {url}/: *"])
+    result.stderr.fnmatch_lines([f"ERROR: --target: cannot connect to {url}/: *"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
@@ -151,10 +163,13 @@ def test_target_answering_html_is_reported(pytester, html_server):
     )
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines(
-        [f"*GET {html_server}/ answered 200 with text/html, not the Compute API's*"]
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --target: GET {html_server}/ answered 200 with text/html, "
+            "not the Compute API's*"
+        ]
     )
-    assert "Traceback" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_header_names_target_personas_policy_and_spec(pytester):
