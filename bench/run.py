@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -153,7 +154,7 @@ def memory_with_servers(count: int) -> dict[str, float]:
     }
 
 
-def write_page(figures: dict[str, dict[str, float]], count: int) -> None:
+def write_page(figures: dict[str, Any], count: int) -> None:
     default, large = figures["suite_default"], figures["suite_1000"]
     reference, bare = figures["throughput"]["reference"], figures["throughput"]["bare"]
     memory = figures["memory"]
@@ -163,7 +164,10 @@ def write_page(figures: dict[str, dict[str, float]], count: int) -> None:
         "Written by `bench/run.py`; run it again to refresh these figures. Wall times\n"
         "include starting pytest and importing schemathesis (about 3 s).\n\n"
         f"Measured {datetime.date.today()} on {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}.\n\n"
+        f"Python {platform.python_version()}; the 1-minute load average was "
+        f"{figures['load']['before']:.1f} before and {figures['load']['after']:.1f} "
+        "after; a load above the number of cores means other work shared the "
+        "machine.\n\n"
         "| measurement | figure |\n| --- | --- |\n"
         f"| suite, default run: wall time | {default['wall_seconds']:.1f} s |\n"
         f"| suite, default run: requests sent | {default['requests']:.0f} |\n"
@@ -192,7 +196,8 @@ def main() -> None:
         help="requests per throughput measurement (default: 3000)",
     )
     args = parser.parse_args()
-    figures = {
+    load_before = os.getloadavg()[0]
+    figures: dict[str, Any] = {
         "suite_default": measure_suite(None),
         "suite_1000": measure_suite(1000),
         "throughput": {},
@@ -202,6 +207,7 @@ def main() -> None:
         figures["throughput"]["reference"] = requests_per_second(url, args.requests)
     with server_process("bench/bare_app.py") as (url, _):
         figures["throughput"]["bare"] = requests_per_second(url, args.requests)
+    figures["load"] = {"before": load_before, "after": os.getloadavg()[0]}
     write_page(figures, args.requests)
     print(PAGE.read_text())
 
