@@ -88,7 +88,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server_process(*command: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Start an HTTP server in its own process and yield its URL once it answers."""
+    """Start an HTTP server in its own process and yield its URL once it responds."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, *command, "--port", str(port)],

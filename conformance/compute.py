@@ -83,8 +83,8 @@ class ComputeClient:
             sent_headers["Content-Type"] = "application/json"
         sent_headers.update(headers or {})
         try:
-            # A redirect is an answer to judge, not to follow: the Compute API
-            # answers this operation itself.
+            # A redirect is a response to judge, not to follow, because the
+            # Compute API responds to this operation itself.
             return self.session.request(
                 method,
                 url,

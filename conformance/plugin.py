@@ -1,8 +1,8 @@
 """The pytest plugin: options, fixtures, rule markers and the advisory verdicts.
 
 Registered through the ``pytest11`` entry point, so it loads in every pytest run
-of this environment; it starts nothing until a conformance test requests the
-``target`` fixture.
+of this environment. It reaches the target, or starts the reference server, only
+after collecting conformance checks, and never with --collect-only.
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> str:
-    """The root URL of the Compute API under test, reached before the first check."""
+    """Return the root URL of the Compute API under test, reached after collection."""
     return pytestconfig.stash[TARGET_KEY]
 
 

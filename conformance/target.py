@@ -44,7 +44,7 @@ def probe(root_url: str, timeout: float) -> None:
     try:
         response = requests.get(url, timeout=timeout, allow_redirects=False)
     except requests.Timeout:
-        raise TargetError(f"{url} did not answer within {timeout} s") from None
+        raise TargetError(f"{url} timed out: no response within {timeout} s") from None
     except requests.ConnectionError as exc:
         reason = _root_cause(exc)
         raise TargetError(f"cannot connect to {url}: {reason}") from None

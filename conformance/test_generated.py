@@ -36,7 +36,8 @@ CUSTOM_CHECKS = [checks.accepted_without_body]
 def generation_persona_name(settings: SuiteSettings) -> str:
     """Pick the persona whose token generated requests carry: one the policy allows.
 
-    Under a policy that allows nobody, admin, whose valid requests must be 403.
+    Under a policy that allows no persona, it picks admin, whose valid requests
+    must then be answered 403.
     """
     persona = find_migrating_persona(settings.personas, settings.policy)
     return persona.name if persona else "admin"

@@ -186,7 +186,7 @@ class Middleware:
         return True
 
     def before(self, exchange: Exchange) -> bool:
-        """Change the request, or answer it; return True when answered."""
+        """Change the request, or respond to it and return True."""
         return False
 
     def after(self, exchange: Exchange) -> None:
