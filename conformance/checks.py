@@ -20,9 +20,21 @@ __all__ = [
     "body_rule",
     "expected_rejection",
     "invalid_locations",
+    "read_as_json",
 ]
 
+TOKEN_HEADER = "X-Auth-Token"
 JSON_MEDIA_TYPES = ("application/json", "application/vnd.openstack.compute+json")
+
+
+def read_as_json(content_type: str) -> bool:
+    """Return whether a Compute API reads a body sent with ``content_type`` as JSON.
+
+    No Content-Type and ``text/plain`` count as JSON: many HTTP clients send
+    ``text/plain`` by default, and Nova reads it as no Content-Type at all.
+    """
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type in ("", "text/plain", *JSON_MEDIA_TYPES)
 
 
 def accepted_without_body(ctx: Any, response: Any, case: Any) -> bool | None:
@@ -52,18 +64,21 @@ def invalid_locations(case: schemathesis.Case) -> set[ParameterLocation]:
 
 
 def expected_rejection(
-    case: schemathesis.Case, invalid: set[ParameterLocation]
+    case: schemathesis.Case, invalid: set[ParameterLocation], token: str
 ) -> tuple[set[int], str] | None:
     """Return the statuses a rule allows for an invalid request, and the rule.
 
-    Returns None for a valid request, and for a body whose only fault is the
-    value of migrate: that breaks an advisory rule, checked in test_body.py.
+    ``token`` is the valid token the request was generated with. Returns None
+    for a valid request; for a body whose only fault is the value of migrate,
+    which breaks an advisory rule checked in test_body.py; and for a
+    ``text/plain`` Content-Type, which a Compute API reads as JSON.
     """
-    content_type = str(case.headers.get("Content-Type") or case.media_type or "")
     if ParameterLocation.HEADER in invalid:
-        if content_type.split(";")[0].strip().lower() not in JSON_MEDIA_TYPES:
+        content_type = str(case.headers.get("Content-Type") or case.media_type or "")
+        if not read_as_json(content_type):
             return {415}, "content-type-json"
-        return {401}, "token-required"
+        if case.headers.get(TOKEN_HEADER) != token:
+            return {401}, "token-required"
     if ParameterLocation.PATH in invalid:
         return set(range(400, 500)), "server-id-not-uuid"
     if ParameterLocation.BODY in invalid:

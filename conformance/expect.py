@@ -22,32 +22,60 @@ __all__ = [
 ]
 
 NOT_APPLICABLE = "not applicable: "
+SERVER_ERROR_RULE = "no-server-error"
 
 
 class RuleFailure(AssertionError):
     """A check found a rule broken; ``rule`` is its id in the catalogue.
 
     The verdicts name this rule as broken, rather than every rule the failed
-    test checks.
+    test checks. ``also_broken`` names further rules the same response broke.
+    ``met`` names the rules the check had confirmed before it failed, such as
+    the status rule of a right status with a wrong body.
     """
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(
+        self,
+        rule: str,
+        message: str,
+        met: tuple[str, ...] = (),
+        also_broken: tuple[str, ...] = (),
+    ) -> None:
         self.rule = rule
+        self.met = met
+        self.also_broken = also_broken
         super().__init__(message)
 
 
 class CheckFailure(RuleFailure):
-    """A response broke a rule: the rule, a title, what was expected and received."""
+    """A response broke a rule: the rule, a title, what was expected and received.
 
-    def __init__(self, rule: str, title: str, expected: str, response: Any) -> None:
+    A 5xx response breaks no-server-error as well as ``rule``.
+    """
+
+    def __init__(
+        self,
+        rule: str,
+        title: str,
+        expected: str,
+        response: Any,
+        met: tuple[str, ...] = (),
+    ) -> None:
         self.title = title
         reason = getattr(response, "reason", None) or getattr(response, "message", "")
+        also_broken: tuple[str, ...] = ()
+        named = f"rule {rule}"
+        if response.status_code >= 500 and rule != SERVER_ERROR_RULE:
+            also_broken = (SERVER_ERROR_RULE,)
+            named = f"rules {rule} and {SERVER_ERROR_RULE}"
         super().__init__(
             rule,
-            f"{title} (rule {rule})\n"
+            f"{title} ({named})\n"
             f"Expected: {expected}\n"
             f"Received: {response.status_code} {reason}\n"
             f"{describe_exchange(response)}",
+            met,
+            also_broken,
         )
 
 
@@ -89,8 +117,13 @@ def expect_empty_body(response: Any, title: str) -> None:
 def expect_fault(
     response: Any, spec: Spec, status: int | Collection[int], title: str, *, rule: str
 ) -> None:
-    """Check the status (rule ``rule``), then that the body is its documented fault."""
+    """Check the status (rule ``rule``), then that the body is its documented fault.
+
+    A wrong body breaks fault-body; the status rule counts as met, so its
+    verdict does not hinge on the body.
+    """
     expect_status(response, status, title, rule=rule)
+    met = (rule,)
     validator = spec.response_validator(response.status_code)
     if validator is None:
         raise AssertionError(
@@ -100,13 +133,13 @@ def expect_fault(
     content_type = response.headers.get("Content-Type", "")
     if not content_type.startswith("application/json"):
         raise CheckFailure(
-            "fault-body", f"{title}: the fault body is not JSON", shape, response
+            "fault-body", f"{title}: the fault body is not JSON", shape, response, met
         )
     try:
         body = response.json()
     except ValueError:
         raise CheckFailure(
-            "fault-body", f"{title}: the fault body is not JSON", shape, response
+            "fault-body", f"{title}: the fault body is not JSON", shape, response, met
         ) from None
     errors = sorted(validator.iter_errors(body), key=lambda error: list(error.path))
     if errors:
@@ -116,4 +149,5 @@ def expect_fault(
             f"{title}: the body is not the documented fault ({detail})",
             shape,
             response,
+            met,
         )

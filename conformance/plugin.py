@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,13 @@ from conformance.servers import ServerFactory
 from conformance.settings import SuiteSettings, add_options, settings_from_options
 from conformance.spec import Spec
 from conformance.target import TargetError, open_target
-from conformance.verdicts import CheckResult, RuleVerdict, broken_rules, rule_verdicts
+from conformance.verdicts import (
+    CheckResult,
+    RuleVerdict,
+    broken_rules,
+    met_rules,
+    rule_verdicts,
+)
 
 SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
 RESULTS_KEY = pytest.StashKey[dict[str, CheckResult]]()
@@ -55,6 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not _selects_suite(config):
+        return []
     settings = config.stash[SETTINGS_KEY]
     target = (
         settings.target_url or "the bundled reference server, on a free loopback port"
@@ -68,6 +77,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"conformance seed: {settings.seed} (repeat the generated requests with "
         f"--seed {settings.seed})",
     ]
+
+
+def _selects_suite(config: pytest.Config) -> bool:
+    """Return whether the paths pytest was given hold the suite, or lie inside it."""
+    suite_dir = Path(__file__).resolve().parent
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if path == suite_dir or suite_dir in path.parents or path in suite_dir.parents:
+            return True
+    return False
 
 
 def pytest_collection_modifyitems(
@@ -133,6 +152,7 @@ def _record_failure(
     error = excinfo.value if excinfo else None
     rules = config.stash[SETTINGS_KEY].spec.rules
     result.broken = broken_rules(error, result.rules)
+    result.met = met_rules(error, result.broken)
     result.message = _first_line(error)
     result.outcome = "failed"
     item.user_properties.extend(("broken_rule", rule_id) for rule_id in result.broken)

@@ -38,6 +38,7 @@ def build_report(
                 "verdict": verdict.verdict,
                 "reason": verdict.reason,
                 "checks": verdict.checks,
+                "failed_checks": verdict.failed_checks,
             }
             for verdict in verdicts
         ],

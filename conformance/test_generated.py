@@ -76,7 +76,7 @@ server_id_schema = load_schema(_settings, 404)
 
 
 def expect_rule_status(
-    case: schemathesis.Case, invalid: set[Any], response: Any
+    case: schemathesis.Case, invalid: set[Any], token: str, response: Any
 ) -> None:
     """Fail when an invalid request is not answered with the status its rule names.
 
@@ -84,7 +84,7 @@ def expect_rule_status(
     ``case.meta`` then re-judges the pinned ids as valid, while ``case.call()``
     would take the edited values as generated ones.
     """
-    expectation = checks.expected_rejection(case, invalid)
+    expectation = checks.expected_rejection(case, invalid, token)
     if expectation is None:
         return
     statuses, rule = expectation
@@ -106,6 +106,7 @@ def send(
     target: str,
     settings: SuiteSettings,
     invalid: set[Any],
+    token: str,
     valid_rule: str,
 ) -> Any:
     """Send the case; a response that never comes fails the rule that was due.
@@ -115,7 +116,7 @@ def send(
     try:
         return case.call(base_url=target, timeout=settings.request_timeout)
     except requests.Timeout:
-        expectation = checks.expected_rejection(case, invalid)
+        expectation = checks.expected_rejection(case, invalid, token)
         rule = expectation[1] if expectation else valid_rule
         failure = RuleFailure(
             rule,
@@ -174,9 +175,12 @@ def test_generated_migrate_requests(case, target, pinned_server, conformance_set
     }
     invalid = checks.invalid_locations(case)
 
-    response = send(case, target, conformance_settings, invalid, "migrate-accepted")
+    token = persona.token
+    response = send(
+        case, target, conformance_settings, invalid, token, "migrate-accepted"
+    )
 
-    expect_rule_status(case, invalid, response)
+    expect_rule_status(case, invalid, token, response)
     case.validate_response(response, additional_checks=CUSTOM_CHECKS)
 
 
@@ -190,7 +194,10 @@ def test_generated_server_ids(case, target, conformance_settings):
     case.body = {"migrate": None}
     invalid = checks.invalid_locations(case)
 
-    response = send(case, target, conformance_settings, invalid, "server-id-unknown")
+    token = persona.token
+    response = send(
+        case, target, conformance_settings, invalid, token, "server-id-unknown"
+    )
 
-    expect_rule_status(case, invalid, response)
+    expect_rule_status(case, invalid, token, response)
     case.validate_response(response, additional_checks=CUSTOM_CHECKS)

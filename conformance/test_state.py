@@ -116,7 +116,9 @@ def test_concurrent_migrates_accept_exactly_one(servers, compute):
         raise RuleFailure(
             "no-server-error",
             f"{CONCURRENT_REQUESTS} concurrent migrates of one server were answered "
-            f"{sorted(statuses)}; none may be 5xx (rule no-server-error)",
+            f"{sorted(statuses)}; none may be 5xx, and each that lost the race must "
+            "be 409 (rules no-server-error and concurrent-single-accept)",
+            also_broken=(rule,),
         )
     if len(statuses) != CONCURRENT_REQUESTS:
         raise RuleFailure(

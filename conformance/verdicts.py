@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from conformance.expect import NOT_APPLICABLE, RuleFailure
 from conformance.spec import Rule
 
-__all__ = ["CheckResult", "RuleVerdict", "broken_rules", "gate_passed", "rule_verdicts"]
+__all__ = [
+    "CheckResult",
+    "RuleVerdict",
+    "broken_rules",
+    "gate_passed",
+    "met_rules",
+    "rule_verdicts",
+]
 
 # Schemathesis failure classes and the rule each breaks. UndefinedStatusCode
 # depends on the status and is handled in code.
@@ -29,13 +36,17 @@ SCHEMATHESIS_FAILURE_RULES = {
 
 @dataclass
 class CheckResult:
-    """One check's result: the rules it names, its outcome, the rules it broke."""
+    """One check's result: the rules it names, its outcome, the rules it broke.
+
+    ``met`` names rules a failed check confirmed before it failed.
+    """
 
     nodeid: str
     rules: tuple[str, ...]
     outcome: str = "passed"
     broken: tuple[str, ...] = ()
     message: str = ""
+    met: tuple[str, ...] = ()
 
 
 @dataclass
@@ -46,6 +57,7 @@ class RuleVerdict:
     verdict: str
     checks: list[str] = field(default_factory=list)
     reason: str = ""
+    failed_checks: list[str] = field(default_factory=list)
 
 
 def broken_rules(
@@ -59,11 +71,18 @@ def broken_rules(
     return tuple(dict.fromkeys(found))
 
 
+def met_rules(error: BaseException | None, broken: Iterable[str]) -> tuple[str, ...]:
+    """Return the rules a failure confirmed before it failed, less those it broke."""
+    if not isinstance(error, RuleFailure):
+        return ()
+    return tuple(rule_id for rule_id in error.met if rule_id not in set(broken))
+
+
 def _collect_rules(error: BaseException | None, found: list[str]) -> None:
     if error is None:
         return
     if isinstance(error, RuleFailure):
-        found.append(error.rule)
+        found.extend((error.rule, *error.also_broken))
     elif isinstance(error, BaseExceptionGroup):
         for inner in error.exceptions:
             _collect_rules(inner, found)
@@ -82,7 +101,9 @@ def rule_verdicts(
     """Return a verdict for every rule of the catalogue, in catalogue order.
 
     A rule fails when a check broke it. It passes when a check that names it
-    passed. A check that stopped at another rule's failure is no evidence.
+    passed, or when a failed check had confirmed it before failing at another
+    rule. A check that stopped at another rule's failure before reaching this
+    rule is no evidence.
     """
     verdicts = {
         rule_id: RuleVerdict(rule, "not run") for rule_id, rule in rules.items()
@@ -94,8 +115,12 @@ def rule_verdicts(
         for rule_id in result.broken:
             if rule_id in verdicts:
                 evidence[rule_id].add("failed")
+                verdicts[rule_id].failed_checks.append(result.nodeid)
                 if not verdicts[rule_id].reason:
                     verdicts[rule_id].reason = f"{result.nodeid}: {result.message}"
+        for rule_id in result.met:
+            if rule_id in evidence:
+                evidence[rule_id].add("passed")
         if result.outcome in ("passed", "skipped"):
             for rule_id in result.rules:
                 evidence[rule_id].add(result.outcome)

@@ -131,16 +131,17 @@ class Request:
     def check_content_type(self) -> None:
         """Raise UnsupportedMediaType (415) unless the body is declared as JSON.
 
-        A request without Content-Type is read as JSON, as Nova does.
-        NOTE: Nova's wsgi.Request.get_content_type also reads text/plain as no
-        Content-Type, so Nova accepts it where this server sends 415.
+        A request without Content-Type, or with ``text/plain``, is read as JSON,
+        as Nova's wsgi.Request.get_content_type does: ``text/plain`` is what
+        many clients and servers send when nobody chose a type.
         """
         raw = self.environ.get("CONTENT_TYPE")
-        if raw is None or not str(raw).strip():
+        if raw is None:
             return
         media_type = str(raw).split(";", 1)[0].strip().lower()
-        if media_type not in _JSON_MEDIA_TYPES:
-            raise UnsupportedMediaType("Unsupported Content-Type")
+        if media_type in ("", "text/plain") or media_type in _JSON_MEDIA_TYPES:
+            return
+        raise UnsupportedMediaType("Unsupported Content-Type")
 
 
 def check_microversion(request: Request) -> None:

@@ -9,6 +9,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 SUITE_TIMEOUT_SECONDS = 600
@@ -26,6 +27,7 @@ class SuiteRun:
     skipped: set[str] = field(default_factory=set)
     verdicts: dict[str, str] = field(default_factory=dict)
     gate: str = "missing"
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def summary(self) -> str:
         tail = "\n".join(self.output.splitlines()[-40:])
@@ -67,6 +69,7 @@ def run_suite(
         document = json.loads(report.read_text())
         run.gate = document["gate"]
         run.verdicts = {rule["id"]: rule["verdict"] for rule in document["rules"]}
+        run.rules = {rule["id"]: rule for rule in document["rules"]}
     return run
 
 

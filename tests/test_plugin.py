@@ -197,6 +197,15 @@ def test_header_names_target_personas_policy_and_spec(pytester):
     )
 
 
+def test_header_is_left_out_for_tests_outside_the_suite(pytester):
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+
+    result = run(pytester, "test_other.py")
+
+    assert result.ret == pytest.ExitCode.OK
+    assert "conformance target" not in result.stdout.str()
+
+
 def test_without_target_runs_the_reference_server(pytester):
     junit = pytester.path / "junit.xml"
 

@@ -351,6 +351,8 @@ def test_size_limit_comes_before_auth() -> None:
         "application/json; charset=UTF-8",
         "Application/JSON",
         "application/vnd.openstack.compute+json",
+        "text/plain",
+        "",
     ],
 )
 def test_json_content_types_are_accepted(
@@ -368,7 +370,7 @@ def test_json_content_types_are_accepted(
 
 @pytest.mark.parametrize(
     "content_type",
-    ["text/plain", "application/xml", "application/x-www-form-urlencoded"],
+    ["application/xml", "application/x-www-form-urlencoded", "text/html"],
 )
 def test_other_content_type_is_415(client: Client, content_type: str) -> None:
     server_id = create(client)

@@ -168,7 +168,7 @@ FAULTS = [
     Fault(
         "non-json-content-type-accepted",
         "content-type-json",
-        ("test_body_not_sent_as_json_is_415[text/plain]",),
+        ("test_body_not_sent_as_json_is_415[application/xml]",),
         NonJsonContentTypeAccepted,
     ),
     Fault(
