@@ -1,0 +1,127 @@
+"""Run the suite against the real Nova once per policy profile, on demand."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nova_check.harness import REPOSITORY_ROOT, HarnessError, NovaHarness
+from nova_check.pinned import load_pinned
+from tests.suite_run import SuiteRun, run_suite
+
+DEFAULT_NOVA_PYTHON = REPOSITORY_ROOT / ".venv-nova" / "bin" / "python"
+
+
+@dataclass
+class NovaRun:
+    """One run of the suite against a freshly started Nova."""
+
+    profile: str
+    suite: SuiteRun
+    start_seconds: float
+    suite_seconds: float
+    work_dir: Path
+
+
+class NovaRuns:
+    """Start Nova and run the suite under a profile the first time it is asked for."""
+
+    def __init__(self, python: Path, base_dir: Path, seed: int) -> None:
+        self.python = python
+        self.base_dir = base_dir
+        self.seed = seed
+        self.runs: dict[str, NovaRun] = {}
+        self.errors: dict[str, str] = {}
+
+    def get(self, profile: str) -> NovaRun:
+        if profile in self.errors:
+            pytest.fail(self.errors[profile], pytrace=False)
+        if profile not in self.runs:
+            try:
+                self.runs[profile] = self._run(profile)
+            except HarnessError as exc:
+                self.errors[profile] = str(exc)
+                pytest.fail(str(exc), pytrace=False)
+        return self.runs[profile]
+
+    def _run(self, profile: str) -> NovaRun:
+        if not self.python.exists():
+            raise HarnessError(
+                f"{self.python} does not exist: create Nova's environment with "
+                "'bash nova_harness/setup.sh', or name its interpreter with "
+                "--nova-python"
+            )
+        work_dir = self.base_dir / profile
+        work_dir.mkdir(parents=True)
+        with NovaHarness(self.python, work_dir) as harness:
+            started = time.monotonic()
+            suite = run_suite(
+                f"--target={harness.url}",
+                f"--personas={harness.personas}",
+                f"--policy-profile={profile}",
+                f"--seed={self.seed}",
+                f"--report-md={work_dir / 'report.md'}",
+                tmp_path=work_dir,
+            )
+            suite_seconds = time.monotonic() - started
+        if suite.gate == "missing":
+            raise HarnessError(
+                f"the suite wrote no report under profile {profile} (exit code "
+                f"{suite.exit_code}):\n{suite.summary()}"
+            )
+        return NovaRun(profile, suite, harness.start_seconds, suite_seconds, work_dir)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nova_check", "judging the real Nova")
+    group.addoption(
+        "--nova-python",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"interpreter of Nova's environment (default {DEFAULT_NOVA_PYTHON})",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    python = config.getoption("nova_python")
+    if python is not None and not python.exists():
+        raise pytest.UsageError(
+            f"--nova-python {python} does not exist; give the interpreter of the "
+            "environment that 'bash nova_harness/setup.sh' made"
+        )
+
+
+@pytest.fixture(scope="session")
+def nova_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> NovaRuns:
+    python = request.config.getoption("nova_python") or DEFAULT_NOVA_PYTHON
+    runs = NovaRuns(
+        python, tmp_path_factory.mktemp("nova", numbered=True), load_pinned().seed
+    )
+    request.config.stash[RUNS_KEY] = runs
+    return runs
+
+
+RUNS_KEY = pytest.StashKey[NovaRuns]()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    runs = config.stash.get(RUNS_KEY, None)
+    if runs is None or not (runs.runs or runs.errors):
+        return
+    terminalreporter.section("runs against Nova")
+    for profile, run in runs.runs.items():
+        terminalreporter.write_line(
+            f"profile {profile}: Nova served after {run.start_seconds:.1f} s; the "
+            f"suite ran {run.suite_seconds:.1f} s, exit code {run.suite.exit_code}, "
+            f"gate {run.suite.gate}; reports in {run.work_dir}"
+        )
+    for profile, error in runs.errors.items():
+        terminalreporter.write_line(f"profile {profile}: {error.splitlines()[0]}")
