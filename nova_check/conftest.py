@@ -37,23 +37,16 @@ class NovaRuns:
         self.errors: dict[str, str] = {}
 
     def get(self, profile: str) -> NovaRun:
-        if profile in self.errors:
-            pytest.fail(self.errors[profile], pytrace=False)
-        if profile not in self.runs:
+        if profile not in self.runs and profile not in self.errors:
             try:
                 self.runs[profile] = self._run(profile)
             except HarnessError as exc:
                 self.errors[profile] = str(exc)
-                pytest.fail(str(exc), pytrace=False)
+        if profile in self.errors:
+            pytest.fail(self.errors[profile], pytrace=False)
         return self.runs[profile]
 
     def _run(self, profile: str) -> NovaRun:
-        if not self.python.exists():
-            raise HarnessError(
-                f"{self.python} does not exist: create Nova's environment with "
-                "'bash nova_harness/setup.sh', or name its interpreter with "
-                "--nova-python"
-            )
         work_dir = self.base_dir / profile
         work_dir.mkdir(parents=True)
         with NovaHarness(self.python, work_dir) as harness:
@@ -88,20 +81,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     python = config.getoption("nova_python")
-    if python is not None and not python.exists():
+    if python is None:
+        return
+    if not python.exists():
         raise pytest.UsageError(
             f"--nova-python {python} does not exist; give the interpreter of the "
             "environment that 'bash nova_harness/setup.sh' made"
         )
+    # The harness starts in the repository root, so a relative path must not
+    # depend on where pytest was started.
+    config.option.nova_python = (config.invocation_params.dir / python).absolute()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop before any test when a selected test needs Nova and it is not set up."""
+    needs_nova = any(
+        "nova_runs" in getattr(item, "fixturenames", ()) for item in session.items
+    )
+    if needs_nova and not nova_python(session.config).exists():
+        raise pytest.UsageError(
+            f"{DEFAULT_NOVA_PYTHON} does not exist: create Nova's environment with "
+            "'bash nova_harness/setup.sh', or give its interpreter with --nova-python"
+        )
+
+
+def nova_python(config: pytest.Config) -> Path:
+    """Return the interpreter of Nova's environment that this run uses."""
+    python: Path | None = config.getoption("nova_python")
+    return python or DEFAULT_NOVA_PYTHON
 
 
 @pytest.fixture(scope="session")
 def nova_runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> NovaRuns:
-    python = request.config.getoption("nova_python") or DEFAULT_NOVA_PYTHON
     runs = NovaRuns(
-        python, tmp_path_factory.mktemp("nova", numbered=True), load_pinned().seed
+        nova_python(request.config),
+        tmp_path_factory.mktemp("nova", numbered=True),
+        load_pinned().seed,
     )
     request.config.stash[RUNS_KEY] = runs
     return runs

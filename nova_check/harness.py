@@ -31,14 +31,12 @@ class NovaHarness:
         python: Path,
         work_dir: Path,
         *,
-        policy_file: Path | None = None,
         start_timeout: float = 180.0,
         stop_timeout: float = 60.0,
     ) -> None:
         self.python = python
         self.personas = work_dir / "nova-personas.yaml"
         self.log = work_dir / "nova-harness.log"
-        self.policy_file = policy_file
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.url = ""
@@ -55,13 +53,16 @@ class NovaHarness:
             "--personas-out",
             str(self.personas),
         ]
-        if self.policy_file is not None:
-            command += ["--policy-file", str(self.policy_file)]
         started = time.monotonic()
         with self.log.open("wb") as log:
-            self._process = subprocess.Popen(
-                command, cwd=REPOSITORY_ROOT, stdout=log, stderr=subprocess.STDOUT
-            )
+            try:
+                self._process = subprocess.Popen(
+                    command, cwd=REPOSITORY_ROOT, stdout=log, stderr=subprocess.STDOUT
+                )
+            except OSError as exc:
+                raise HarnessError(
+                    f"cannot start nova_harness with {self.python}: {exc.strerror}"
+                ) from None
         try:
             self.url = self._wait_until_serving(started)
         except BaseException:

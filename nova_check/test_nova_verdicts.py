@@ -72,7 +72,10 @@ def test_nova_profile_leaves_no_required_rule_unjudged():
         if RULES[rule].required and pinned.verdict in ("skipped", "not run")
     }
 
-    assert not unjudged, f"required rules without a verdict on Nova: {unjudged}"
+    assert not unjudged, (
+        f"required rules without a verdict on Nova: {unjudged}; make the suite "
+        "judge them under the nova profile, then pin the verdicts it gives"
+    )
 
 
 def test_every_divergence_explains_a_pinned_failure():
@@ -103,12 +106,12 @@ def test_nova_gate_is_pinned(profile, nova_runs):
 @pytest.mark.parametrize("pinned", verdict_params())
 def test_nova_verdict_is_pinned(pinned: PinnedVerdict, nova_runs):
     rule = nova_runs.get(pinned.profile).suite.rules[pinned.rule]
-    why = f" ({pinned.reason})" if pinned.reason else ""
+    was = f" ({pinned.reason})" if pinned.reason else ""
+    now = f": {rule['reason']}" if rule["reason"] else ""
 
     assert rule["verdict"] == pinned.verdict, (
         f"Nova's verdict on {pinned.rule} under profile {pinned.profile} changed "
-        f"from {pinned.verdict}{why} to {rule['verdict']}: {rule['reason']}\n"
-        f"{UPDATE_HINT}"
+        f"from {pinned.verdict}{was} to {rule['verdict']}{now}\n{UPDATE_HINT}"
     )
     failed_checks = set(rule["failed_checks"])
     assert failed_checks == pinned.failed_checks, (

@@ -283,7 +283,7 @@ FAULTS = [
     Fault(
         "lock-ignored-for-owner",
         "locked-conflict",
-        ("test_locked_server_is_409_for_owner",),
+        ("test_locked_server_is_409_for_non_admin[owner]",),
         LockIgnoredForOwner,
     ),
     Fault(
