@@ -30,8 +30,9 @@ JSON_MEDIA_TYPES = ("application/json", "application/vnd.openstack.compute+json"
 def read_as_json(content_type: str) -> bool:
     """Return whether a Compute API reads a body sent with ``content_type`` as JSON.
 
-    No Content-Type and ``text/plain`` count as JSON: many HTTP clients send
-    ``text/plain`` by default, and Nova reads it as no Content-Type at all.
+    No Content-Type and ``text/plain`` count as JSON. Nova reads ``text/plain``
+    as no Content-Type, because some WSGI servers fill it in for a request
+    without one.
     """
     media_type = content_type.split(";")[0].strip().lower()
     return media_type in ("", "text/plain", *JSON_MEDIA_TYPES)

@@ -94,7 +94,7 @@ def test_body_not_sent_as_json_is_415(content_type, servers, compute, spec):
 
 
 @pytest.mark.rule("content-type-json", "fault-body")
-def test_body_sent_as_text_plain_is_read_as_json_or_415(servers, compute, spec):
+def test_text_plain_body_is_json_or_415(servers, compute, spec):
     server_id = servers.create("ACTIVE")
     persona = servers.migrating_persona()
 

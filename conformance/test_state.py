@@ -49,7 +49,7 @@ def test_locked_server_is_409_for_non_admin(
     if not policy_model.allows_migrate(persona, personas["owner"].project_id):
         not_applicable(
             f"the policy ({policy_model.description}) does not let {name} "
-            "migrate, so the lock cannot be what refuses it"
+            "migrate, so the lock cannot be what rejects it"
         )
     server_id = servers.create("LOCKED")
     before = servers.snapshot(server_id)

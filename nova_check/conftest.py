@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from nova_check.pinned import load_pinned
 from tests.suite_run import SuiteRun, run_suite
 
 DEFAULT_NOVA_PYTHON = REPOSITORY_ROOT / ".venv-nova" / "bin" / "python"
+RUNS_KEY = pytest.StashKey["NovaRuns"]()
 
 
 @dataclass
@@ -27,7 +29,7 @@ class NovaRun:
 
 
 class NovaRuns:
-    """Start Nova and run the suite under a profile the first time it is asked for."""
+    """Runs of the suite against Nova, one per profile, made when first needed."""
 
     def __init__(self, python: Path, base_dir: Path, seed: int) -> None:
         self.python = python
@@ -37,6 +39,7 @@ class NovaRuns:
         self.errors: dict[str, str] = {}
 
     def get(self, profile: str) -> NovaRun:
+        """Return the run under ``profile``; fail the test if Nova could not run it."""
         if profile not in self.runs and profile not in self.errors:
             try:
                 self.runs[profile] = self._run(profile)
@@ -51,15 +54,22 @@ class NovaRuns:
         work_dir.mkdir(parents=True)
         with NovaHarness(self.python, work_dir) as harness:
             started = time.monotonic()
-            suite = run_suite(
-                f"--target={harness.url}",
-                f"--personas={harness.personas}",
-                f"--policy-profile={profile}",
-                f"--seed={self.seed}",
-                f"--report-md={work_dir / 'report.md'}",
-                tmp_path=work_dir,
-            )
+            try:
+                suite = run_suite(
+                    f"--target={harness.url}",
+                    f"--personas={harness.personas}",
+                    f"--policy-profile={profile}",
+                    f"--seed={self.seed}",
+                    f"--report-md={work_dir / 'report.md'}",
+                    tmp_path=work_dir,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise HarnessError(
+                    f"the suite timed out after {exc.timeout:.0f} s under profile "
+                    f"{profile}; the end of {harness.log}:\n{harness.log_tail()}"
+                ) from None
             suite_seconds = time.monotonic() - started
+
         if suite.gate == "missing":
             raise HarnessError(
                 f"the suite wrote no report under profile {profile} (exit code "
@@ -122,9 +132,6 @@ def nova_runs(
     )
     request.config.stash[RUNS_KEY] = runs
     return runs
-
-
-RUNS_KEY = pytest.StashKey[NovaRuns]()
 
 
 def pytest_terminal_summary(

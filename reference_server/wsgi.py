@@ -132,8 +132,8 @@ class Request:
         """Raise UnsupportedMediaType (415) unless the body is declared as JSON.
 
         A request without Content-Type, or with ``text/plain``, is read as JSON,
-        as Nova's wsgi.Request.get_content_type does: ``text/plain`` is what
-        many clients and servers send when nobody chose a type.
+        as Nova's wsgi.Request.get_content_type does, because eventlet and other
+        WSGI servers fill in ``text/plain`` when a request has no Content-Type.
         """
         raw = self.environ.get("CONTENT_TYPE")
         if raw is None:

@@ -197,7 +197,7 @@ def test_header_names_target_personas_policy_and_spec(pytester):
     )
 
 
-def test_header_is_left_out_for_tests_outside_the_suite(pytester):
+def test_no_header_outside_the_suite(pytester):
     pytester.makepyfile(test_other="def test_other():\n    pass\n")
 
     result = run(pytester, "test_other.py")

@@ -59,7 +59,7 @@ def plain_exchange(monkeypatch):
     )
 
 
-def test_right_status_with_wrong_body_passes_the_status_rule():
+def test_wrong_fault_body_credits_status_rule():
     rules = ("body-size-limit", "fault-body")
 
     verdicts = verdicts_of(failed("t413", rules, wrong_body("body-size-limit")))
